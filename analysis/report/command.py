@@ -1,0 +1,159 @@
+"""``gapmeter report``: the PDF assessment report of a response table or of stored campaigns.
+
+The data options (``--data``, ``--instrument``, ``--campaign``, ``--by``, ``--period``,
+``--min-cell``, ``--alpha``, ``--correction``) are the very ``click`` options of
+``gapmeter analyze`` (``analysis.commands``), reused rather than redeclared, so the two commands
+always accept the same filters and breakdowns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from analysis import commands
+from analysis.assessment import assess
+from analysis.report.comments import Comment, comments_from_records
+from analysis.report.voice import LANGUAGES, ReportError
+from surveys.errors import SurveysError
+from surveys.instrument import Measure
+
+#: Options shared with ``gapmeter analyze`` (by parameter name).
+SHARED = ("data", "instrument_path", "campaigns", "by", "period", "min_cell", "alpha", "correction")
+
+
+def _source(
+    data: Path | None, instrument_path: Path | None, campaigns: tuple[str, ...]
+) -> commands.CellSource:
+    # ADAPTER (report command): the same choice of source as `analyze` makes inline. Replace with
+    # a shared `analysis.commands` helper when one exists, so the rule lives in one place.
+    if bool(data) == bool(campaigns):
+        raise click.UsageError("give either --data (with --instrument) or --campaign")
+    if data is not None:
+        if instrument_path is None:
+            raise click.UsageError("--data needs --instrument, the file the data answers")
+        return commands.csv_source(data, instrument_path)
+    sources = commands._campaign_sources
+    if not sources:
+        raise click.UsageError(
+            "--campaign needs the database; this installation has no campaign source"
+        )
+    return sources[-1](campaigns, instrument_path)
+
+
+def _comments(data: Path | None, instrument_path: Path | None) -> Sequence[Comment]:
+    """Free-text answers of a response table with each respondent's dimension gaps."""
+    if data is None or instrument_path is None:
+        return ()
+    from surveys.instrument_loader import load_instrument_file
+    from surveys.response_table import read_response_table
+
+    instrument = load_instrument_file(instrument_path)
+    if not instrument.items_with(Measure.TEXT):
+        return ()
+    records = read_response_table(data, instrument, require_complete=False)
+    return comments_from_records(records, instrument)
+
+
+def _report(
+    data: Path | None,
+    instrument_path: Path | None,
+    campaigns: tuple[str, ...],
+    by: tuple[str, ...],
+    period: str,
+    min_cell: int,
+    alpha: float,
+    correction: str,
+    out: Path,
+    lang: str,
+    paper: str,
+    organisation: str,
+    title: str | None,
+    with_comments: bool,
+) -> None:
+    """Write the PDF assessment report: summary, gap profile, segments and stages, trends,
+    service standards, scores, respondents' comments and appendix."""
+    from analysis.report.render import render_report
+
+    try:
+        source = _source(data, instrument_path, campaigns)
+        assessment = assess(
+            source.cells,
+            source.instrument,
+            by=by,
+            period=period,
+            min_cell=min_cell,
+            alpha=alpha,
+            correction=correction,
+            targets=source.instrument.targets,
+            data_hash=source.data_hash,
+            filters=source.filters,
+        )
+        comments = _comments(data, instrument_path) if with_comments else ()
+        pdf = render_report(
+            assessment.to_json(),
+            source.instrument,
+            comments=comments,
+            organisation=organisation,
+            language=lang,
+            paper=paper,
+            title=title,
+        )
+    except (SurveysError, ReportError) as error:
+        raise click.ClickException(str(error)) from error
+    out.write_bytes(pdf)
+    click.echo(f"wrote {out} ({len(pdf):,} bytes)")
+
+
+def _shared_params() -> list[click.Parameter]:
+    by_name = {param.name: param for param in commands.analyze.params}
+    missing = [name for name in SHARED if name not in by_name]
+    if missing:  # pragma: no cover - guards the coupling with `analyze`
+        raise RuntimeError(f"gapmeter analyze no longer has {', '.join(missing)}")
+    return [by_name[name] for name in SHARED]
+
+
+def _callback(**options: Any) -> None:
+    _report(**options)
+
+
+report = click.Command(
+    "report",
+    callback=_callback,
+    help=_report.__doc__,
+    params=[
+        *_shared_params(),
+        click.Option(
+            ["--out"],
+            type=click.Path(dir_okay=False, writable=True, path_type=Path),
+            required=True,
+            help="PDF file to write.",
+        ),
+        click.Option(
+            ["--lang"],
+            type=click.Choice(LANGUAGES),
+            default="en",
+            show_default=True,
+            help="Language of the report.",
+        ),
+        click.Option(
+            ["--paper"],
+            type=click.Choice(["A4", "Letter"], case_sensitive=False),
+            default="A4",
+            show_default=True,
+        ),
+        click.Option(
+            ["--organisation"], default="Gapmeter", show_default=True, help="Shown on the cover."
+        ),
+        click.Option(["--title"], default=None, help="Report title (default: per language)."),
+        click.Option(
+            ["--comments/--no-comments", "with_comments"],
+            default=True,
+            show_default=True,
+            help="Include respondents' comments (from the response table's text answers).",
+        ),
+    ],
+)

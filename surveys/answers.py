@@ -1,0 +1,233 @@
+"""Answers checked against an instrument: the one validator behind the survey form, the API and the
+CSV import, and the mapping between answer slots and ``Answer`` rows.
+
+Raw values are strings keyed by slot name (``<item>__<measure>`` or ``<item>``); ``""`` or a
+missing key is *not answered* and ``NA`` (any case) is *not applicable* (both are missing for
+analysis, counted apart).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from surveys.errors import AnswerError, FieldProblem
+from surveys.instrument import SCALED_MEASURES, Instrument, Measure, Slot
+from surveys.models.responses import NA
+
+NOT_APPLICABLE = "NA"
+
+#: Answer column of each measure, and the bit marking it not applicable.
+COLUMN_OF: dict[Measure, tuple[str, int]] = {
+    Measure.EXPECTATION: ("expectation", NA.EXPECTATION),
+    Measure.PERCEPTION: ("perception", NA.PERCEPTION),
+    Measure.IMPORTANCE: ("importance", NA.IMPORTANCE),
+    Measure.RATING: ("value", NA.VALUE),
+    Measure.NPS: ("value", NA.VALUE),
+    Measure.CES: ("value", NA.VALUE),
+    Measure.CHOICE: ("text", NA.VALUE),
+    Measure.TEXT: ("text", NA.VALUE),
+}
+
+
+@dataclass(frozen=True)
+class AnswerSet:
+    """Valid answers of one response: ``values`` (int for scaled slots and allocation points,
+    str for choice keys and text) and the slots answered not applicable."""
+
+    values: Mapping[str, int | str] = field(default_factory=dict)
+    not_applicable: frozenset[str] = frozenset()
+
+    def raw(self) -> dict[str, str]:
+        """Back to raw strings (the inverse of ``parse_answers``)."""
+        raw = {slot: str(value) for slot, value in self.values.items()}
+        raw.update(dict.fromkeys(self.not_applicable, NOT_APPLICABLE))
+        return raw
+
+
+def parse_answers(
+    instrument: Instrument,
+    raw: Mapping[str, Any],
+    *,
+    require_complete: bool = True,
+    strict: bool = False,
+    slots: Iterable[Slot] | None = None,
+) -> AnswerSet:
+    """Check ``raw`` against ``instrument`` and return the typed answers.
+
+    ``require_complete`` enforces required items (the survey page and the API; an import of
+    historical data keeps its gaps). ``strict`` refuses keys that are no slot (the API; a form
+    carries other fields). ``slots`` limits the check to some slots (one page of a paged survey).
+    Every problem is collected and raised at once as ``AnswerError``.
+    """
+    chosen = tuple(slots) if slots is not None else instrument.slots()
+    problems: list[FieldProblem] = []
+    values: dict[str, int | str] = {}
+    not_applicable: set[str] = set()
+
+    if strict:
+        known = {slot.name for slot in instrument.slots()}
+        problems += [
+            FieldProblem(str(key)[:80], "is not a question of this survey")
+            for key in raw
+            if key not in known
+        ]
+
+    for slot in chosen:
+        value = raw.get(slot.name)
+        if value is None or (isinstance(value, str) and value.strip() == ""):
+            continue
+        if isinstance(value, str) and value.strip().upper() == NOT_APPLICABLE:
+            if _allows_not_applicable(instrument, slot):
+                not_applicable.add(slot.name)
+            else:
+                problems.append(FieldProblem(slot.name, "“not applicable” is not offered here"))
+            continue
+        parsed = _parse_value(instrument, slot, value)
+        if isinstance(parsed, FieldProblem):
+            problems.append(parsed)
+        else:
+            values[slot.name] = parsed
+
+    if require_complete:
+        problems += _missing_required(instrument, chosen, values, not_applicable)
+    problems += _allocation_problems(instrument, chosen, values)
+    if problems:
+        raise AnswerError(problems)
+    return AnswerSet(values, frozenset(not_applicable))
+
+
+def _allows_not_applicable(instrument: Instrument, slot: Slot) -> bool:
+    if slot.item is None:
+        return False
+    item = instrument.item(slot.item)
+    if slot.measure not in SCALED_MEASURES or slot.measure is Measure.NPS:
+        return False
+    return instrument.scale_of(item).not_applicable
+
+
+def _parse_value(instrument: Instrument, slot: Slot, value: Any) -> int | str | FieldProblem:
+    if slot.item is None:  # importance allocation points
+        total = instrument.importance.total if instrument.importance else 100
+        return _parse_int(slot.name, value, 0, total)
+    item = instrument.item(slot.item)
+    if slot.measure is Measure.TEXT:
+        if not isinstance(value, str):
+            return FieldProblem(slot.name, "must be text")
+        if "\x00" in value:
+            return FieldProblem(slot.name, "contains a NUL character, which cannot be stored")
+        if len(value) > item.max_length:
+            return FieldProblem(slot.name, f"is longer than {item.max_length} characters")
+        return value
+    if slot.measure is Measure.CHOICE:
+        keys = [option.key for option in item.options]
+        if not isinstance(value, str) or value not in keys:
+            return FieldProblem(slot.name, "choose one of the options given")
+        return value
+    scale = instrument.scale_of(item)
+    return _parse_int(slot.name, value, scale.min, scale.max)
+
+
+def _parse_int(name: str, value: Any, low: int, high: int) -> int | FieldProblem:
+    if isinstance(value, bool):
+        return FieldProblem(name, f"must be a whole number from {low} to {high}")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdecimal() and len(value) < 12:
+        number = int(value.strip())
+    else:
+        return FieldProblem(name, f"must be a whole number from {low} to {high}")
+    if not low <= number <= high:
+        return FieldProblem(name, f"must be from {low} to {high}")
+    return number
+
+
+def _missing_required(
+    instrument: Instrument,
+    slots: tuple[Slot, ...],
+    values: Mapping[str, int | str],
+    not_applicable: set[str],
+) -> list[FieldProblem]:
+    problems = []
+    for slot in slots:
+        if slot.item is None or slot.name in values or slot.name in not_applicable:
+            continue
+        if instrument.item(slot.item).required:
+            problems.append(FieldProblem(slot.name, "please answer this question"))
+    return problems
+
+
+def _allocation_problems(
+    instrument: Instrument, slots: tuple[Slot, ...], values: Mapping[str, int | str]
+) -> list[FieldProblem]:
+    allocation = [slot.name for slot in slots if slot.item is None]
+    given = [name for name in allocation if name in values]
+    if not given or instrument.importance is None:
+        return []
+    total = instrument.importance.total
+    if len(given) < len(allocation):
+        missing = [name for name in allocation if name not in values]
+        return [FieldProblem(name, "give every area points (0 is allowed)") for name in missing]
+    spent = sum(int(values[name]) for name in allocation)
+    if spent != total:
+        return [
+            FieldProblem(
+                allocation[0], f"the points must add up to {total}; they add up to {spent}"
+            )
+        ]
+    return []
+
+
+def segment_from_answers(instrument: Instrument, answers: AnswerSet) -> str | None:
+    """The segment a classification item's chosen option maps to, if the instrument has one."""
+    for item in instrument.items:
+        if item.classifies == "segment":
+            chosen = answers.values.get(item.slot_name(Measure.CHOICE))
+            for option in item.options:
+                if option.key == chosen and option.segment:
+                    return option.segment
+    return None
+
+
+# Slots <-> Answer rows ------------------------------------------------------------------------
+def answer_rows(instrument: Instrument, answers: AnswerSet) -> list[dict[str, Any]]:
+    """One ``Answer`` column mapping per item answered (and per allocated dimension)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for slot in instrument.slots():
+        answered = slot.name in answers.values
+        na = slot.name in answers.not_applicable
+        if not (answered or na):
+            continue
+        key = slot.item or slot.dimension or ""
+        row = rows.setdefault(key, {"item": key, "na_mask": 0})
+        column, bit = COLUMN_OF[slot.measure]
+        if na:
+            row["na_mask"] |= bit
+        else:
+            row[column] = answers.values[slot.name]
+    return list(rows.values())
+
+
+def answers_from_rows(instrument: Instrument, rows: Iterable[Any]) -> AnswerSet:
+    """Rebuild an ``AnswerSet`` from stored ``Answer`` rows (objects or mappings)."""
+    by_item = {_get(row, "item"): row for row in rows}
+    values: dict[str, int | str] = {}
+    na: set[str] = set()
+    for slot in instrument.slots():
+        key = slot.item if slot.item is not None else slot.dimension
+        row = by_item.get(key)
+        if row is None:
+            continue
+        column, bit = COLUMN_OF[slot.measure]
+        if (_get(row, "na_mask") or 0) & bit:
+            na.add(slot.name)
+        elif (value := _get(row, column)) is not None:
+            values[slot.name] = value
+    return AnswerSet(values, frozenset(na))
+
+
+def _get(row: Any, name: str) -> Any:
+    return row[name] if isinstance(row, Mapping) else getattr(row, name)

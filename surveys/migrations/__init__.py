@@ -1,0 +1,1 @@
+"""Alembic migrations of the Gapmeter schema (run through ``surveys.migrate``)."""

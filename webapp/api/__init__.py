@@ -1,0 +1,28 @@
+"""The JSON API for other systems (``/api/v1``): API keys, not sessions, so CSRF does not apply
+(a browser's cookies carry no authority here). See docs/api.md."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from webapp.api import problems
+from webapp.api.openapi import PREFIX
+from webapp.api.routes import bp
+from webapp.auth.apikeys import client_bucket
+from webapp.auth.throttle import limiter_of
+
+CSRF_EXEMPT = True
+
+
+def init_app(app: Flask) -> None:
+    """Rate limits per API key (``GAPMETER_API_RATE_LIMIT``) and problem documents for
+    unrouted paths under the prefix."""
+    limiter_of(app).limit(_api_rate_limit, key_func=client_bucket)(bp)
+    problems.init_app(app, PREFIX)
+
+
+def _api_rate_limit() -> str:
+    return str(current_app.config["GAPMETER_API_RATE_LIMIT"])
+
+
+__all__ = ["CSRF_EXEMPT", "bp", "init_app"]

@@ -1,0 +1,392 @@
+"""Public survey pages: ``/s/<campaign_key>`` (open link) and ``/i/<token>`` (invitation).
+
+A survey is paged by section. Every page posts the answers of every other page back as hidden
+inputs, so it works without JavaScript and without server-side partial state; each page is
+checked with ``parse_answers`` over its own slots and the last one over all of them. The
+response is stored by ``submit_response`` in one transaction, and only then does the respondent
+get the 303 to the thank-you page (security.md §1.5).
+
+An invitation link ``/i/<token>`` is looked up (by hash), kept in the session and exchanged for
+the token-free ``/i/``, so the token leaves the address bar and later request lines (T12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask import session as cookie_session
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.datastructures import MultiDict
+
+from surveys.answers import parse_answers
+from surveys.clock import as_utc
+from surveys.errors import (
+    AlreadyAnsweredError,
+    AnswerError,
+    CampaignClosedError,
+    FieldProblem,
+    IdempotencyConflictError,
+    NotFoundError,
+)
+from surveys.instrument import Instrument
+from surveys.models import Access, Campaign, Source
+from surveys.services import campaigns, instruments, invitations, responses
+from webapp.database import get_engine, get_session, release_session
+from webapp.forms.i18n import UI, language_name, ui
+from webapp.forms.response_form import (
+    ResponseForm,
+    build_response_form,
+    carried_answers,
+    survey_pages,
+)
+from webapp.respond.state import FormState, choose_language, payload_hash, posted_answers
+from webapp.security import no_store
+
+bp = Blueprint("respond", __name__)
+bp.after_request(no_store)
+
+#: Session key holding the invitation token between ``/i/<token>`` and ``/i/``.
+INVITATION_KEY = "invitation"
+#: Longest token looked up; anything longer is not one of ours.
+MAX_TOKEN_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class Survey:
+    """What a respondent is answering: a campaign, its instrument, and their invitation token."""
+
+    campaign: Campaign
+    instrument: Instrument
+    token: str | None = None
+
+    @property
+    def action(self) -> str:
+        if self.token is not None:
+            return url_for("respond.invitation")
+        return url_for("respond.open_link", campaign_key=self.campaign.key)
+
+
+#: Heading and message (UI string keys) of each reason a survey cannot be answered.
+OUTCOMES: dict[str, tuple[str, str]] = {
+    "unknown": ("unknown_title", "unknown"),
+    "unknown_invitation": ("unknown_title", "unknown_invitation"),
+    "invitation_only": ("invitation_only_title", "invitation_only"),
+    "not_open": ("not_open_title", "not_open"),
+    "closed": ("closed_title", "closed"),
+    "used": ("used_title", "used"),
+    "replayed_conflict": ("used_title", "replayed_conflict"),
+}
+
+
+class Unavailable(Exception):  # noqa: N818 - a page outcome, not a programming error
+    """The survey cannot be answered here and now; rendered as its own page and status."""
+
+    def __init__(
+        self, status: int, reason: str, instrument: Instrument | None = None, **values: str
+    ) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.instrument, self.values = status, reason, instrument, values
+
+
+@bp.context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {"ui": ui, "language_name": language_name}
+
+
+# Views ---------------------------------------------------------------------------------------
+@bp.route("/s/<campaign_key>", methods=["GET", "POST"])
+def open_link(campaign_key: str) -> ResponseReturnValue:
+    """The survey of an open-link campaign."""
+    return survey_page(open_survey(campaign_key))
+
+
+@bp.get("/i/<token>")
+def invitation_link(token: str) -> ResponseReturnValue:
+    """Check the invitation, keep its token in the session, continue at the token-free URL."""
+    invited_survey(token)
+    cookie_session[INVITATION_KEY] = token
+    return redirect(url_for("respond.invitation", lang=request.args.get("lang")), 303)
+
+
+@bp.route("/i/", methods=["GET", "POST"])
+def invitation() -> ResponseReturnValue:
+    """The survey of the invitation kept in the session (posted back as ``gm_token``)."""
+    if request.method == "POST":
+        token = request.form.get("gm_token")
+    else:
+        token = cookie_session.get(INVITATION_KEY)
+    return survey_page(invited_survey(token))
+
+
+@bp.get("/s/<campaign_key>/thanks")
+def thanks(campaign_key: str) -> ResponseReturnValue:
+    campaign = campaigns.get_campaign(get_session(), campaign_key)
+    if campaign is None:
+        raise Unavailable(404, "unknown")
+    instrument = instruments.instrument_of(campaign.instrument)
+    lang = choose_language(instrument, request.args.get("lang"))
+    text = instrument.thanks.get(lang) if instrument.thanks else ui("thanks_default", lang)
+    return render_template(
+        "respond/thanks.html", lang=lang, title=instrument.title.get(lang), text=text
+    )
+
+
+# Loading -------------------------------------------------------------------------------------
+def open_survey(campaign_key: str) -> Survey:
+    campaign = campaigns.get_campaign(get_session(), campaign_key)
+    if campaign is None:
+        raise Unavailable(404, "unknown")
+    instrument = instruments.instrument_of(campaign.instrument)
+    if campaign.access == Access.INVITATION:
+        raise Unavailable(403, "invitation_only", instrument)
+    _check_open(campaign, instrument)
+    return Survey(campaign, instrument)
+
+
+def invited_survey(token: str | None) -> Survey:
+    invitation = None
+    if token and len(token) <= MAX_TOKEN_LENGTH:
+        invitation = invitations.find_invitation(get_session(), token)
+    if invitation is None:
+        raise Unavailable(404, "unknown_invitation")
+    campaign = invitation.campaign
+    instrument = instruments.instrument_of(campaign.instrument)
+    if invitation.used_at is not None:
+        raise Unavailable(409, "used", instrument)
+    _check_open(campaign, instrument)
+    return Survey(campaign, instrument, token)
+
+
+def _check_open(campaign: Campaign, instrument: Instrument) -> None:
+    _raise_for_state(campaign.state(), campaign, instrument)
+
+
+def _raise_for_state(state: str, campaign: Campaign, instrument: Instrument) -> None:
+    if state == "not_open_yet":
+        opens = as_utc(campaign.opens_at).strftime("%Y-%m-%d %H:%M UTC")
+        raise Unavailable(403, "not_open", instrument, date=opens)
+    if state == "closed":
+        raise Unavailable(410, "closed", instrument)
+
+
+# The page flow -------------------------------------------------------------------------------
+def survey_page(survey: Survey) -> ResponseReturnValue:
+    """GET: the first page. POST: back, switch language, next (checking this page) or submit."""
+    instrument = survey.instrument
+    if request.method == "GET":
+        lang = choose_language(instrument, request.args.get("lang"))
+        return render_page(survey, lang, 0, {}, FormState.new(), posted=False)
+
+    pages = survey_pages(instrument)
+    raw = posted_answers(instrument, request.form)
+    lang = choose_language(instrument, request.form.get("gm_lang") or request.args.get("lang"))
+    state = FormState.loads(request.form.get("gm_state")) or FormState.new()
+    page = _page_number(request.form.get("gm_page"), len(pages))
+    nav = request.form.get("gm_nav", "next")
+
+    if nav == "back":
+        return render_page(survey, lang, max(page - 1, 0), raw, state)
+    if nav.startswith("lang:"):
+        lang = choose_language(instrument, nav.removeprefix("lang:"))
+        return render_page(survey, lang, page, raw, state)
+    try:
+        parse_answers(instrument, raw, slots=pages[page].slots)
+    except AnswerError as error:
+        return render_page(survey, lang, page, raw, state, problems=error.problems, status=422)
+    if page < len(pages) - 1:
+        return render_page(survey, lang, page + 1, raw, state)
+    try:
+        answers = parse_answers(instrument, raw)
+    except AnswerError as error:
+        first = _first_page_with(pages, error.problems)
+        notice = ui("errors_elsewhere", lang) if first != page else None
+        return render_page(
+            survey, lang, first, raw, state, problems=error.problems, notice=notice, status=422
+        )
+
+    release_session()  # the write below takes its own connection; don't hold two
+    try:
+        responses.submit_response(
+            get_engine(),
+            campaign_key=survey.campaign.key,
+            answers=answers,
+            source=Source.WEB,
+            token=survey.token,
+            idempotency_key=state.idempotency_key,
+            payload_hash=payload_hash(answers),
+            duration_seconds=state.duration_seconds(),
+            language=lang,
+        )
+    except CampaignClosedError as error:
+        _raise_for_state(error.reason, survey.campaign, instrument)
+        raise Unavailable(410, "closed", instrument) from None
+    except AlreadyAnsweredError:
+        raise Unavailable(409, "used", instrument) from None
+    except IdempotencyConflictError:
+        raise Unavailable(409, "replayed_conflict", instrument) from None
+    except NotFoundError:
+        raise Unavailable(404, "unknown_invitation" if survey.token else "unknown") from None
+    if survey.token is not None:
+        cookie_session.pop(INVITATION_KEY, None)
+    return redirect(url_for("respond.thanks", campaign_key=survey.campaign.key, lang=lang), 303)
+
+
+def _page_number(value: str | None, count: int) -> int:
+    try:
+        number = int(value or 0)
+    except ValueError:
+        return 0
+    return min(max(number, 0), count - 1)
+
+
+def _first_page_with(pages: Sequence[Any], problems: Iterable[FieldProblem]) -> int:
+    slots = {problem.slot for problem in problems}
+    return next(
+        (page.index for page in pages if slots & {slot.name for slot in page.slots}),
+        len(pages) - 1,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryEntry:
+    """One line of the error summary: a link to the field and what to fix."""
+
+    anchor: str
+    label: str
+    message: str
+
+
+def render_page(
+    survey: Survey,
+    lang: str,
+    page: int,
+    raw: Mapping[str, str],
+    state: FormState,
+    *,
+    posted: bool = True,
+    problems: Sequence[FieldProblem] = (),
+    notice: str | None = None,
+    status: int = 200,
+) -> ResponseReturnValue:
+    """Page ``page`` with ``raw`` answers filled in and ``problems`` beside their fields."""
+    instrument = survey.instrument
+    form_class = build_response_form(instrument, lang, page)
+    form = form_class(formdata=MultiDict(raw) if posted else None)
+    form.gm_page.data = str(page)
+    form.gm_state.data = state.dumps()
+    form.gm_lang.data = lang
+    block_errors = _place_problems(instrument, form, raw, problems)
+    pages = survey_pages(instrument)
+    context = {
+        "form": form,
+        "page": form.page,
+        "lang": lang,
+        "title": instrument.title.get(lang),
+        "description": instrument.description.get(lang) if instrument.description else None,
+        "action": survey.action,
+        "token": survey.token,
+        "carried": carried_answers(raw, form.slot_names),
+        "summary": _summary(form, block_errors),
+        "block_errors": block_errors,
+        "notice": notice,
+        "posted": posted,
+        "last": page == len(pages) - 1,
+        "languages": instrument.languages,
+        "allocation_spent": _allocation_spent(form, raw),
+    }
+    return render_template("respond/page.html", **context), status
+
+
+def _place_problems(
+    instrument: Instrument,
+    form: ResponseForm,
+    raw: Mapping[str, str],
+    problems: Sequence[FieldProblem],
+) -> list[str]:
+    """Put problems beside their fields, except a wrong points total: ``parse_answers`` files it
+    under the first area, but it concerns the allocation as a whole, so it goes to the block.
+    It is recognisable as the only allocation problem while every area has a value."""
+    areas = [slot.name for slot in instrument.slots() if slot.item is None]
+    about_areas = [problem for problem in problems if problem.slot in areas]
+    total = (
+        about_areas[0]
+        if len(about_areas) == 1
+        and about_areas[0].slot == areas[0]
+        and areas[0] in form.slot_names
+        and all(raw.get(name, "").strip() for name in areas)
+        else None
+    )
+    form.add_problems([problem for problem in problems if problem is not total])
+    return [total.message] if total else []
+
+
+def _summary(form: ResponseForm, block_errors: Sequence[str]) -> list[SummaryEntry]:
+    entries = []
+    for question in form.page.questions:
+        if block_errors and question.fields and question.fields[0].kind == "number":
+            anchor = form.field(question.fields[0].name).id
+            entries += [SummaryEntry(anchor, question.text, message) for message in block_errors]
+        for view in question.fields:
+            field = form.field(view.name)
+            anchor = field.id if view.kind in {"text", "number"} else f"{field.id}-0"
+            label = question.text
+            if question.paired:
+                label = f"{question.text} — {view.caption}"
+            elif view.kind == "number":
+                label = view.caption
+            entries += [SummaryEntry(anchor, label, str(message)) for message in field.errors]
+    return entries
+
+
+def _allocation_spent(form: ResponseForm, raw: Mapping[str, str]) -> int | None:
+    if form.page.allocation_total is None:
+        return None
+    values = (raw.get(name, "").strip() for name in form.slot_names)
+    return sum(int(value) for value in values if value.isdecimal() and len(value) < 7)
+
+
+# Outcomes ------------------------------------------------------------------------------------
+@bp.errorhandler(Unavailable)
+def unavailable(error: Unavailable) -> ResponseReturnValue:
+    instrument = error.instrument
+    if instrument is not None:
+        lang = choose_language(
+            instrument, request.values.get("lang") or request.form.get("gm_lang")
+        )
+        title = instrument.title.get(lang)
+    else:
+        lang = request.accept_languages.best_match(list(UI)) or "en"
+        title = None
+    heading, message = OUTCOMES[error.reason]
+    page = render_template(
+        "respond/unavailable.html",
+        lang=lang,
+        title=title,
+        heading=ui(heading, lang),
+        message=ui(message, lang, **error.values),
+    )
+    return page, error.status
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> ResponseReturnValue:
+    """Keep the answers: re-render the posted page with a fresh token and ask to press again
+    (security.md R12). Nothing is stored; the next press goes through the normal flow."""
+    try:
+        if request.endpoint == "respond.invitation":
+            survey = invited_survey(request.form.get("gm_token"))
+        else:
+            survey = open_survey(str((request.view_args or {}).get("campaign_key", "")))
+    except Unavailable as outcome:
+        return unavailable(outcome)
+    instrument = survey.instrument
+    lang = choose_language(instrument, request.form.get("gm_lang") or request.args.get("lang"))
+    page = _page_number(request.form.get("gm_page"), len(survey_pages(instrument)))
+    state = FormState.loads(request.form.get("gm_state")) or FormState.new()
+    raw = posted_answers(instrument, request.form)
+    notice = ui("csrf_resubmit", lang)
+    return render_page(survey, lang, page, raw, state, notice=notice, status=400)
