@@ -65,6 +65,24 @@ def csv_source(data: Path, instrument_path: Path) -> CellSource:
     )
 
 
+def choose_source(
+    data: Path | None, instrument_path: Path | None, campaigns: tuple[str, ...]
+) -> CellSource:
+    """The cells of ``--data`` (with ``--instrument``) or of ``--campaign`` keys: the one rule
+    ``analyze`` and ``report`` share. Raises ``click.UsageError`` for a wrong combination."""
+    if bool(data) == bool(campaigns):
+        raise click.UsageError("give either --data (with --instrument) or --campaign")
+    if data is not None:
+        if instrument_path is None:
+            raise click.UsageError("--data needs --instrument, the file the data answers")
+        return csv_source(data, instrument_path)
+    if not _campaign_sources:
+        raise click.UsageError(
+            "--campaign needs the database; this installation has no campaign source"
+        )
+    return _campaign_sources[-1](campaigns, instrument_path)
+
+
 def _factors(_ctx: click.Context, _param: click.Parameter, value: str | None) -> tuple[str, ...]:
     if not value:
         return ()
@@ -127,19 +145,8 @@ def analyze(
     out: Path | None,
 ) -> None:
     """Gaps, scores, reliability, comparisons, trends and targets of survey responses."""
-    if bool(data) == bool(campaigns):
-        raise click.UsageError("give either --data (with --instrument) or --campaign")
     try:
-        if data is not None:
-            if instrument_path is None:
-                raise click.UsageError("--data needs --instrument, the file the data answers")
-            source = csv_source(data, instrument_path)
-        else:
-            if not _campaign_sources:
-                raise click.UsageError(
-                    "--campaign needs the database; this installation has no campaign source"
-                )
-            source = _campaign_sources[-1](campaigns, instrument_path)
+        source = choose_source(data, instrument_path, campaigns)
         assessment = assess(
             source.cells,
             source.instrument,

@@ -105,6 +105,9 @@ def _parsed(text: str, source: str) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
+        if "nesting depth" in str(exc.problem):
+            # libyaml refuses deep flow nesting while scanning ahead, before the builder's cap.
+            builder._refuse(line or 1, f"is nested more than {MAX_DEPTH} levels deep")
         message = f"is not valid YAML: {exc.problem or exc.context}"
         if mark is not None and text[mark.index : mark.index + 1] == "\t":
             message += " (indent with spaces, not tabs)"

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup
-from sqlalchemy import select
+from flask import current_app, has_app_context
+from flask.cli import AppGroup, FlaskGroup, ScriptInfo
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from surveys import taxonomy
@@ -145,9 +145,8 @@ def instrument_show(key: str, version: int | None) -> None:
     """Print a stored instrument as canonical JSON."""
     import json
 
-    from surveys.services.instruments import get_instrument
-
     from surveys.errors import NotFoundError
+    from surveys.services.instruments import get_instrument
 
     with read_session(_engine()) as session:
         row = get_instrument(session, key, version)
@@ -161,9 +160,8 @@ def instrument_show(key: str, version: int | None) -> None:
 @domain_errors
 def instrument_load(paths: tuple[Path, ...]) -> None:
     """Validate and store instrument versions (an answered version cannot change)."""
-    from surveys.services.instruments import register_instrument
-
     from surveys.instrument_loader import load_instrument_file
+    from surveys.services.instruments import register_instrument
 
     for path in paths:
         loaded = load_instrument_file(path)
@@ -174,7 +172,7 @@ def instrument_load(paths: tuple[Path, ...]) -> None:
 
 # Taxonomy -----------------------------------------------------------------------------------
 def _taxonomy_group(kind: str) -> click.Group:
-    group = click.Group(kind, help=f"The {kind}s responses are classified by.")
+    group = AppGroup(kind, help=f"The {kind}s responses are classified by.")
 
     @group.command("list")
     def list_() -> None:
@@ -244,11 +242,10 @@ def campaign_create(
     closes: str | None,
 ) -> None:
     """Create a campaign."""
-    from surveys.services.campaigns import create_campaign
-    from surveys.services.instruments import get_instrument
-
     from surveys.errors import NotFoundError
     from surveys.models import Access
+    from surveys.services.campaigns import create_campaign
+    from surveys.services.instruments import get_instrument
 
     instrument_key, _, version = instrument_ref.partition(":")
     with _writing() as session:
@@ -291,9 +288,8 @@ def campaign_list() -> None:
 
 
 def _set_window(key: str, **window: datetime | None) -> None:
-    from surveys.services.campaigns import get_campaign
-
     from surveys.errors import NotFoundError
+    from surveys.services.campaigns import get_campaign
 
     with _writing() as session:
         row = get_campaign(session, key)
@@ -347,14 +343,13 @@ def invite(
     base_url: str | None,
 ) -> None:
     """Issue one-time invitation tokens and write a CSV of personal links."""
+    from surveys.errors import NotFoundError
     from surveys.services.campaigns import get_campaign
     from surveys.services.invitations import (
         invitations_from_csv,
         issue_invitations,
         write_invitation_links,
     )
-
-    from surveys.errors import NotFoundError
 
     if (count is None) == (source is None):
         raise click.UsageError("give either --count N --segment S, or --from FILE.csv")
@@ -402,10 +397,9 @@ def responses_export(campaign_key: str, out: Path | None) -> None:
 @domain_errors
 def responses_import(path: Path, campaign_key: str) -> None:
     """Import a CSV: every row is checked first; all rows are imported or none."""
-    from surveys.response_table import import_response_table
-
     from surveys.errors import ImportRowsError
     from surveys.models import Source
+    from surveys.response_table import import_response_table
 
     try:
         result = import_response_table(
@@ -434,10 +428,15 @@ def demo(count: int, seed: int, host: str, port: int, serve: bool) -> None:
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(f"database: {app.config['GAPMETER_DATABASE_URL']}")
+    from webapp.auth.commands import create_demo_accounts
+
     summary = populate_demo(_engine(), responses=count, seed=seed)
     base = f"http://{host}:{port}"
     for line in summary.describe(base):
         click.echo(line)
+    click.echo(f"demo accounts (sign in at {base}/login; passwords are new on every demo run):")
+    for email, role, password in create_demo_accounts(_engine()):
+        click.echo(f"  {role:<10} {email:<24} {password}")
     if serve:
         from werkzeug.serving import run_simple
 
@@ -445,13 +444,26 @@ def demo(count: int, seed: int, host: str, port: int, serve: bool) -> None:
         run_simple(host, port, app, threaded=True, use_reloader=False)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live with their package (analysis), registered here once."""
+def _register_package_commands() -> None:
+    """Commands that live with their package: accounts and keys (``webapp.auth``), ``analyze``
+    and ``report`` (``analysis``), whose ``--campaign`` reads the app's database."""
     from analysis.commands import analyze
+    from analysis.report.command import report
+    from analysis.store import register_analyze_campaigns
+    from webapp.auth.commands import apikey, user
 
-    main.add_command(analyze)
-    try:
-        from analysis.report.command import report
-    except ImportError:  # pragma: no cover - the report package is optional at import time
-        return
-    main.add_command(report)
+    for command in (user, apikey, analyze, report):
+        main.add_command(command)
+    register_analyze_campaigns(_app_engine)
+
+
+def _app_engine() -> Engine:
+    """The app's engine for a command that runs without an app context (``analyze``)."""
+    if has_app_context():
+        return _engine()
+    app = click.get_current_context().ensure_object(ScriptInfo).load_app()
+    with app.app_context():
+        return _engine()
+
+
+_register_package_commands()

@@ -25,25 +25,6 @@ from surveys.instrument import Measure
 SHARED = ("data", "instrument_path", "campaigns", "by", "period", "min_cell", "alpha", "correction")
 
 
-def _source(
-    data: Path | None, instrument_path: Path | None, campaigns: tuple[str, ...]
-) -> commands.CellSource:
-    # ADAPTER (report command): the same choice of source as `analyze` makes inline. Replace with
-    # a shared `analysis.commands` helper when one exists, so the rule lives in one place.
-    if bool(data) == bool(campaigns):
-        raise click.UsageError("give either --data (with --instrument) or --campaign")
-    if data is not None:
-        if instrument_path is None:
-            raise click.UsageError("--data needs --instrument, the file the data answers")
-        return commands.csv_source(data, instrument_path)
-    sources = commands._campaign_sources
-    if not sources:
-        raise click.UsageError(
-            "--campaign needs the database; this installation has no campaign source"
-        )
-    return sources[-1](campaigns, instrument_path)
-
-
 def _comments(data: Path | None, instrument_path: Path | None) -> Sequence[Comment]:
     """Free-text answers of a response table with each respondent's dimension gaps."""
     if data is None or instrument_path is None:
@@ -79,7 +60,7 @@ def _report(
     from analysis.report.render import render_report
 
     try:
-        source = _source(data, instrument_path, campaigns)
+        source = commands.choose_source(data, instrument_path, campaigns)
         assessment = assess(
             source.cells,
             source.instrument,

@@ -15,6 +15,7 @@ from surveys.instrument import Instrument
 from surveys.models import Segment
 from tests.webapp.conftest import SECRET, SurveyClient, add_campaign, make_app
 from webapp import BLUEPRINTS, create_app, register_blueprint_package
+from webapp.auth.policy import public
 from webapp.database import get_session
 from webapp.security import redact_tokens
 from webapp.settings import SettingsError, settings_from_env
@@ -175,6 +176,7 @@ def test_unexpected_errors_roll_back_and_show_the_500_page(
     app = make_app(db_url, tmp_path, TESTING=False)
 
     @app.get("/boom")
+    @public
     def boom() -> str:
         session = get_session()
         session.add(Segment(key="half-written", label="half written"))
