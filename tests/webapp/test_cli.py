@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,15 +18,17 @@ from flask.cli import ScriptInfo
 from sqlalchemy import text
 
 from surveys.db import Base, make_engine
-
 from tests.surveys.conftest import CSV_DIR, SMALL_YAML
 from tests.webapp.conftest import SECRET
 from webapp import create_app
 from webapp.cli import main
 
+#: ``gapmeter(*arguments, code=0, stdin=None)``: run the command, check its exit status.
+Gapmeter = Callable[..., Result]
+
 
 @pytest.fixture
-def gapmeter(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+def gapmeter(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Gapmeter:
     """Run ``gapmeter ARGS`` against ``db_url``, emptied, its schema made by ``db upgrade``."""
     engine = make_engine(db_url)
     Base.metadata.drop_all(engine)
@@ -56,7 +59,7 @@ def small_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_taxonomy_commands_edit_the_stored_terms(gapmeter) -> None:  # noqa: ANN001
+def test_taxonomy_commands_edit_the_stored_terms(gapmeter: Gapmeter) -> None:
     assert "small_business" in gapmeter("segment", "list").output
     gapmeter("segment", "add", "public_sector", "Public sector")
     gapmeter("stage", "rename", "renewal", "Contract renewal")
@@ -66,7 +69,9 @@ def test_taxonomy_commands_edit_the_stored_terms(gapmeter) -> None:  # noqa: ANN
     assert refused.output.startswith("error:")
 
 
-def test_instrument_commands_validate_load_list_and_show(gapmeter, small_file: Path) -> None:  # noqa: ANN001
+def test_instrument_commands_validate_load_list_and_show(
+    gapmeter: Gapmeter, small_file: Path
+) -> None:
     ok = gapmeter("instrument", "validate", str(small_file))
     assert "ok (small v1, 5 items" in ok.output
     bad = small_file.with_name("bad.yaml")
@@ -84,8 +89,8 @@ def test_instrument_commands_validate_load_list_and_show(gapmeter, small_file: P
     assert schema["type"] == "object"
 
 
-def test_fielding_inviting_importing_and_exporting(  # noqa: ANN001
-    gapmeter, small_file: Path, tmp_path: Path
+def test_fielding_inviting_importing_and_exporting(
+    gapmeter: Gapmeter, small_file: Path, tmp_path: Path
 ) -> None:
     gapmeter("instrument", "load", str(small_file))
     created = gapmeter(
@@ -113,9 +118,10 @@ def test_fielding_inviting_importing_and_exporting(  # noqa: ANN001
                                                "spring").output  # fmt: skip
     again = gapmeter("responses", "import", valid, "--campaign", "spring")
     assert "imported 0 responses; 4 already present" in again.output
-    assert "spring\topen\tsmall v1\tafter_sales/web\t4 responses" in gapmeter(
-        "campaign", "list"
-    ).output
+    assert (
+        "spring\topen\tsmall v1\tafter_sales/web\t4 responses"
+        in gapmeter("campaign", "list").output
+    )
 
     exported = tmp_path / "out.csv"
     gapmeter("responses", "export", "--campaign", "spring", "--out", str(exported))
@@ -127,9 +133,7 @@ def test_fielding_inviting_importing_and_exporting(  # noqa: ANN001
     assert "spring\tclosed" in gapmeter("campaign", "list").output
 
 
-def test_analyze_and_report_read_the_apps_database(  # noqa: ANN001
-    gapmeter, small_file: Path
-) -> None:
+def test_analyze_and_report_read_the_apps_database(gapmeter: Gapmeter, small_file: Path) -> None:
     gapmeter("instrument", "load", str(small_file))
     gapmeter("campaign", "create", "--key", "spring", "--name", "Spring", "--instrument", "small",
              "--stage", "after_sales", "--channel", "web")  # fmt: skip
@@ -142,13 +146,13 @@ def test_analyze_and_report_read_the_apps_database(  # noqa: ANN001
     assert "autumn" in unknown.output
 
 
-def test_user_commands_are_wired(gapmeter) -> None:  # noqa: ANN001
+def test_user_commands_are_wired(gapmeter: Gapmeter) -> None:
     added = gapmeter("user", "add", "ana@example.com", "--role", "researcher")
     assert "one-time password for ana@example.com" in added.output
     assert "ana@example.com" in gapmeter("user", "list").output
 
 
-def test_demo_without_serving_prints_links_and_accounts(gapmeter) -> None:  # noqa: ANN001
+def test_demo_without_serving_prints_links_and_accounts(gapmeter: Gapmeter) -> None:
     result = gapmeter("demo", "--responses", "60", "--no-serve")
     assert "60 synthetic responses" in result.output
     assert "http://127.0.0.1:5000/s/" in result.output
