@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from webapp.auth import policy, sessions, throttle
+from webapp.auth import policy, routes, sessions, throttle
 from webapp.auth.policy import (
     api_key_required,
     declare,
@@ -22,6 +22,7 @@ def init_app(app: Flask) -> None:
     throttle.configure(app)
     sessions.init_app(app)
     policy.init_app(app)
+    app.jinja_env.globals["staff_areas"] = routes.staff_areas
 
 
 __all__ = [

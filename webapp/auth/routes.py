@@ -124,12 +124,19 @@ def logout() -> ResponseReturnValue:
 @require_role()
 def account() -> ResponseReturnValue:
     """Who is signed in, and the areas their role opens."""
-    areas = [
+    return render_template("auth/account.html", areas=staff_areas(), notices=get_flashed_messages())
+
+
+def staff_areas() -> list[tuple[str, str]]:
+    """``(endpoint, label)`` of the areas (``<blueprint>.index``) the signed-in role opens; the
+    staff layout's navigation and the account page list them."""
+    if not current_user.is_authenticated:
+        return []
+    return [
         (endpoint, endpoint.partition(".")[0].replace("_", " ").capitalize())
         for endpoint in endpoints_for(current_app, current_user.role)
         if endpoint.endswith(".index") and not endpoint.startswith("auth.")
     ]
-    return render_template("auth/account.html", areas=areas, notices=get_flashed_messages())
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
