@@ -51,6 +51,7 @@ def test_variables_override_the_defaults(tmp_path: Path) -> None:
         "GAPMETER_TRUSTED_HOSTS": "survey.example.com, www.example.com",
         "GAPMETER_SECURE_COOKIES": "true",
         "GAPMETER_PROXY_HOPS": "1",
+        "GAPMETER_STAFF_SESSION_HOURS": "8",
     }
     settings = settings_from_env(tmp_path, env)
     assert settings["GAPMETER_DATABASE_URL"] == env["GAPMETER_DATABASE_URL"]
@@ -62,6 +63,7 @@ def test_variables_override_the_defaults(tmp_path: Path) -> None:
     assert settings["SESSION_COOKIE_SECURE"] is True
     assert settings["SESSION_COOKIE_NAME"] == "__Host-session"
     assert settings["GAPMETER_PROXY_HOPS"] == 1
+    assert settings["GAPMETER_STAFF_SESSION_HOURS"] == 8
     assert settings["GAPMETER_AUTO_MIGRATE"] is False
 
 
@@ -72,6 +74,7 @@ def test_variables_override_the_defaults(tmp_path: Path) -> None:
         ("GAPMETER_MAX_CONTENT_LENGTH", "1MB", "must be a whole number"),
         ("GAPMETER_MAX_CONTENT_LENGTH", "0", "must be positive"),
         ("GAPMETER_PROXY_HOPS", "-1", "must be 0 or more"),
+        ("GAPMETER_STAFF_SESSION_HOURS", "0", "must be positive"),
     ],
 )
 def test_bad_values_are_refused_by_name(
