@@ -1,0 +1,138 @@
+"""A customer answers the 22-item service-quality survey in Chromium, on a phone and a desktop.
+
+Each run goes through every section page by clicking the answer labels as a person would, leaves
+one required question unanswered on the way, sees the error beside it with every other answer
+still chosen, fixes it, submits and lands on the thank-you page; the response stored is the one
+given. One run has JavaScript switched off: the survey must work without it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from surveys.answers import answers_from_rows, parse_answers
+from surveys.models import Campaign, Response
+from tests.browser.conftest import DESKTOP, PHONE, PLAYWRIGHT_MISSING, LiveServer, screenshot
+from tests.browser.survey_steps import answer_page, page_number, press, radio_groups
+from tests.webapp.conftest import library_instrument
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
+
+pytestmark = pytest.mark.browser
+expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
+
+SURVEY = library_instrument("service-quality.yaml")
+
+
+def check_error_beside_field(page: Page, skipped: str, kept: dict[str, str]) -> None:
+    """The page came back with an error beside ``skipped``, the summary linking to it, and
+    every answer in ``kept`` still chosen."""
+    (value, ident), *_ = radio_groups(page)[skipped]
+    field = page.locator(f"#{ident}")
+    expect(field).to_have_attribute("aria-invalid", "true")
+    error_id = next(
+        part for part in (field.get_attribute("aria-describedby") or "").split() if "error" in part
+    )
+    error = page.locator(f"#{error_id}")
+    expect(error).to_be_visible()
+    assert error.inner_text().strip(), "the error beside the field says nothing"
+    # The error sits in the same group (fieldset) as the unanswered options.
+    group = page.locator("fieldset", has=page.locator(f"#{ident}")).last
+    expect(group.locator(f"#{error_id}")).to_have_count(1)
+    summary = page.locator(".error-summary")
+    expect(summary).to_be_visible()
+    expect(summary.locator(f"a[href='#{ident}']")).to_have_count(1)
+    for name, chosen in kept.items():
+        expect(page.locator(f"input[name='{name}'][value='{chosen}']")).to_be_checked()
+    assert value  # the skipped group has options
+
+
+def latest_response(live_server: LiveServer, campaign_key: str) -> Response | None:
+    with Session(live_server.engine) as session:
+        query = (
+            select(Response)
+            .join(Campaign, Response.campaign_id == Campaign.id)
+            .where(Campaign.key == campaign_key)
+            .order_by(Response.id.desc())
+            .options(selectinload(Response.answers))
+            .limit(1)
+        )
+        return session.scalars(query).first()
+
+
+@pytest.mark.parametrize(
+    ("device", "viewport", "javascript", "campaign_index"),
+    [
+        pytest.param("phone", PHONE, True, 0, id="phone-javascript"),
+        pytest.param("desktop", DESKTOP, False, 1, id="desktop-no-javascript"),
+    ],
+)
+def test_a_customer_answers_every_page_and_is_thanked(
+    new_context: Callable[..., BrowserContext],
+    live_server: LiveServer,
+    device: str,
+    viewport: dict[str, int],
+    javascript: bool,
+    campaign_index: int,
+) -> None:
+    """Can a customer answer all pages of the survey by clicking, recover from a missed
+    question without losing answers, and have exactly their answers stored?"""
+    key = live_server.campaign("service-quality", campaign_index)
+    before = latest_response(live_server, key)
+    context = new_context(viewport=viewport, java_script_enabled=javascript, is_mobile=False)
+    page = context.new_page()
+    page.goto(f"/s/{key}")
+    expect(page.locator("h1")).to_be_visible()
+    assert page.evaluate("window.innerWidth") == viewport["width"]
+
+    given: dict[str, str] = {}
+    pages_seen: list[tuple[int, int]] = []
+    turn = campaign_index
+    while True:
+        number, total = page_number(page)
+        pages_seen.append((number, total))
+        expect(page.get_by_text(f"Page {number} of {total}")).to_be_visible()
+        screenshot(page, f"survey-{device}-page{number}")
+        _no_sideways_scroll(page)
+        if number == 2:  # miss one required question, press Next, come back to an error
+            skipped = next(iter(radio_groups(page)))
+            partial = answer_page(page, turn, skip=skipped)
+            press(page, "Next")
+            assert page_number(page) == (2, total), "a page with a missing answer moved on"
+            screenshot(page, f"survey-{device}-page2-error")
+            check_error_beside_field(page, skipped, partial)
+            # Follow the summary's link to the field, as a keyboard or screen reader user would.
+            page.locator(".error-summary a").first.click()
+            given.update(answer_page(page, turn))
+        else:
+            given.update(answer_page(page, turn))
+        if number == total:
+            press(page, "Submit my answers")
+            break
+        press(page, "Next")
+
+    assert pages_seen == [(n, 7) for n in range(1, 8)]
+    expect(page).to_have_url(f"{live_server.url}/s/{key}/thanks?lang=en")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Thank you")
+    screenshot(page, f"survey-{device}-thanks")
+
+    stored = latest_response(live_server, key)
+    assert stored is not None
+    assert before is None or stored.id != before.id, "no new response was stored"
+    assert stored.source == "web"
+    assert stored.language == "en"
+    assert answers_from_rows(SURVEY, stored.answers) == parse_answers(SURVEY, given)
+
+
+def _no_sideways_scroll(page: Page) -> None:
+    """Nothing on the page is wider than the viewport (no horizontal scrolling on a phone)."""
+    widths: Any = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"page is {widths[0]}px wide in a {widths[1]}px viewport"
