@@ -1,22 +1,29 @@
 """Error pages for people and JSON for clients that ask for it (``Accept: application/json``).
 
 Every HTTP error gets a calm page that says what happened and what to do; the 500 handler rolls
-back the request's database session first. Blueprints may register their own handlers (the
-survey pages re-render the form on a CSRF failure instead of showing this page).
+back the request's database session first. A database that cannot be reached or is locked
+right now is a 503 "try again" with ``Retry-After`` (through the blueprint's own 503 handler, so
+the API answers with a problem document), never a 500. Blueprints may register their own
+handlers (the survey pages re-render the form on a CSRF failure or an unavailable database
+instead of showing this page).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
     MethodNotAllowed,
     SecurityError,
+    ServiceUnavailable,
 )
 
 from webapp.database import rollback_session
@@ -37,7 +44,16 @@ MESSAGES: dict[int, tuple[str, str]] = {
         "Something went wrong",
         "We could not finish this request. Nothing was saved. Please try again in a moment.",
     ),
+    503: (
+        "Please try again in a moment",
+        "The service is busy or briefly unavailable, so nothing was changed. "
+        "Please try again in a moment.",
+    ),
 }
+#: Seconds a client is asked to wait before retrying after a 503.
+RETRY_AFTER_SECONDS = 5
+#: What SQLite says when the file is locked or cannot be opened right now (not a bug).
+_SQLITE_UNAVAILABLE = ("database is locked", "database table is locked", "unable to open")
 CSRF_MESSAGE = (
     "The form had expired or came from another site, so nothing was changed. "
     "Go back, reload the page and try again."
@@ -48,6 +64,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(InternalServerError, handle_internal_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(SQLAlchemyError, handle_database_error)
 
 
 def wants_json() -> bool:
@@ -73,6 +90,8 @@ def handle_http_error(error: HTTPException) -> ResponseReturnValue:
     body, status = error_response(code, None if code in MESSAGES else error.description)
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         return body, status, {"Allow": ", ".join(error.valid_methods)}
+    if getattr(error, "retry_after", None) is not None:
+        return body, status, {"Retry-After": str(error.retry_after)}  # type: ignore[attr-defined]
     return body, status
 
 
@@ -83,3 +102,39 @@ def handle_csrf_error(error: CSRFError) -> ResponseReturnValue:
 def handle_internal_error(error: InternalServerError) -> ResponseReturnValue:
     rollback_session()
     return error_response(500)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """True when ``error`` means the database cannot be used right now (connection refused or
+    lost, pool exhausted, SQLite file locked), as opposed to a bug such as a bad query."""
+    if isinstance(error, DisconnectionError | PoolTimeoutError):
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    if error.connection_invalidated:
+        return True
+    if isinstance(error.orig, sqlite3.OperationalError):
+        return str(error.orig).startswith(_SQLITE_UNAVAILABLE)
+    # PostgreSQL drivers raise OperationalError for connection-level failures only (server
+    # gone, refused, shut down); a bad query is a ProgrammingError or another DBAPIError.
+    return True
+
+
+def release_after_outage(error: BaseException) -> None:
+    """Log the outage in one line (no stack: it is not a bug) and drop the request's session."""
+    current_app.logger.warning(
+        "database unavailable on %s %s: %s", request.method, request.path, str(error)[:200]
+    )
+    try:
+        rollback_session()
+    except SQLAlchemyError:
+        current_app.logger.warning("rollback after the outage failed too")
+
+
+def handle_database_error(error: SQLAlchemyError) -> ResponseReturnValue:
+    """An unavailable database is a 503 through the usual handler of the request's blueprint;
+    any other database error is re-raised, so Flask logs it and answers 500 as for any bug."""
+    if not database_unavailable(error):
+        raise error
+    release_after_outage(error)
+    return current_app.handle_http_exception(ServiceUnavailable(retry_after=RETRY_AFTER_SECONDS))

@@ -69,17 +69,27 @@ def service_quality_instrument() -> Instrument:
     return library_instrument("service-quality.yaml")
 
 
+@contextmanager
+def live_server(
+    db_url: str, instance: Path, instrument: Instrument, *, app_db_url: str | None = None
+) -> Iterator[Live]:
+    """gunicorn (2 workers) serving the survey set up on ``db_url``, ready on /health; the app
+    may reach the database through another address (``app_db_url``, e.g. a proxy)."""
+    setup = prepare(db_url, tokens=5)
+    server = LiveServer(app_db_url or db_url, instance)
+    engine = make_engine(db_url)
+    try:
+        server.start()
+        yield Live(server, setup, engine, instrument)
+    finally:
+        server.stop()
+        engine.dispose()
+
+
 @pytest.fixture
 def live(
     live_db_url: str, tmp_path: Path, service_quality_instrument: Instrument
 ) -> Iterator[Live]:
-    """gunicorn (2 workers) serving the survey, ready on /health; stopped afterwards."""
-    setup = prepare(live_db_url, tokens=5)
-    server = LiveServer(live_db_url, tmp_path / "instance")
-    engine = make_engine(live_db_url)
-    try:
-        server.start()
-        yield Live(server, setup, engine, service_quality_instrument)
-    finally:
-        server.stop()
-        engine.dispose()
+    """The live server on a fresh SQLite and (when configured) PostgreSQL database."""
+    with live_server(live_db_url, tmp_path / "instance", service_quality_instrument) as server:
+        yield server

@@ -84,6 +84,31 @@ def random_answers(instrument: Instrument, rng: random.Random) -> dict[str, str]
     return answers
 
 
+def walk_to_last_page(
+    base_url: str, path: str, answers: Mapping[str, str]
+) -> tuple[Page, requests.Session, dict[str, str]]:
+    """A browser that opens the survey at ``path`` and answers every page but the last; returns
+    the last page, the browser (its session cookie) and the form it will post on Submit."""
+    browser = requests.Session()
+    page = page_of(browser.get(base_url + path, timeout=TIMEOUT))
+    while True:
+        assert page.status == 200, page.html[:500]
+        data = {**page.hidden, **{name: answers[name] for name in page.slots}}
+        number, total = page.page_number()
+        if number == total:
+            return page, browser, {**data, "gm_nav": "submit"}
+        reply = browser.post(
+            base_url + str(page.action), data={**data, "gm_nav": "next"}, timeout=TIMEOUT
+        )
+        page = page_of(reply)
+
+
+def form_values(page: Page) -> dict[str, str]:
+    """What a browser posts back from ``page`` as it stands: hidden inputs, checked radios,
+    text areas and numbers (what the respondent sees filled in)."""
+    return {**page.hidden, **page.checked, **page.texts, **page.numbers}
+
+
 @dataclass
 class Outcome:
     """One submission: how it is found in the database, what it should hold, what happened."""
@@ -97,6 +122,13 @@ class Outcome:
     submit_failures: int = 0  # final POSTs that got no reply (unknown outcome)
     failures: list[str] = field(default_factory=list)
     replayed: bool = False
+
+
+def expected(instrument: Instrument, kind: str, given: Mapping[str, str], key: str = "") -> Outcome:
+    """The outcome of sending ``given``: found by its payload hash (form) or ``key`` (API)."""
+    answers = parse_answers(instrument, dict(given))
+    found_by = payload_hash(answers) if kind == "form" else key
+    return Outcome(kind, found_by, answers, len(answer_rows(instrument, answers)))
 
 
 class Generator:
@@ -153,10 +185,7 @@ class Generator:
         """Walk every page of the survey at ``path`` and submit; the outcome says what came."""
         rng = random.Random(f"{self.seed}:form:{number}")
         given = random_answers(self.instrument, rng)
-        expected = parse_answers(self.instrument, given)
-        outcome = Outcome(
-            "form", payload_hash(expected), expected, len(answer_rows(self.instrument, expected))
-        )
+        outcome = expected(self.instrument, "form", given)
         self._record(outcome)
         with requests.Session() as browser:
             url = self.base_url + path
@@ -188,14 +217,8 @@ class Generator:
     def post_api(self, campaign_key: str, api_key: str, api_key_id: int, number: int) -> Outcome:
         rng = random.Random(f"{self.seed}:api:{number}")
         given = random_answers(self.instrument, rng)
-        expected = parse_answers(self.instrument, given)
         header = str(uuid.UUID(int=rng.getrandbits(128)))
-        outcome = Outcome(
-            "api",
-            f"api:{api_key_id}:{header}",
-            expected,
-            len(answer_rows(self.instrument, expected)),
-        )
+        outcome = expected(self.instrument, "api", given, f"api:{api_key_id}:{header}")
         self._record(outcome)
         body = {"answers": {name: int(v) if v.isdecimal() else v for name, v in given.items()}}
         url = f"{self.base_url}/api/v1/campaigns/{campaign_key}/responses"

@@ -17,32 +17,12 @@ from surveys.answers import answers_from_rows, parse_answers
 from surveys.models import Invitation, Response
 from surveys.services.invitations import token_hash
 from tests.load.conftest import Live
-from tests.load.loadgen import TIMEOUT, page_of, random_answers
-from tests.webapp.conftest import Page
+from tests.load.loadgen import TIMEOUT, random_answers, walk_to_last_page
 from webapp.forms.i18n import ui
 
 pytestmark = pytest.mark.slow
 
 CLIENTS = 50
-
-
-def walk_to_last_page(
-    live: Live, token: str, answers: dict[str, str]
-) -> tuple[Page, requests.Session, dict[str, str]]:
-    """A browser that opens the invitation and answers every page but the last; returns the
-    last page and the form it will post (its own session cookie goes with it)."""
-    browser = requests.Session()
-    page = page_of(browser.get(f"{live.server.url}/i/{token}", timeout=TIMEOUT))
-    while True:
-        assert page.status == 200, page.html[:500]
-        data = {**page.hidden, **{name: answers[name] for name in page.slots}}
-        number, total = page.page_number()
-        if number == total:
-            return page, browser, {**data, "gm_nav": "submit"}
-        reply = browser.post(
-            live.server.url + str(page.action), data={**data, "gm_nav": "next"}, timeout=TIMEOUT
-        )
-        page = page_of(reply)
 
 
 def test_one_invitation_from_fifty_browsers_at_once_is_stored_once(live: Live) -> None:
@@ -52,7 +32,8 @@ def test_one_invitation_from_fifty_browsers_at_once_is_stored_once(live: Live) -
     token = live.setup.tokens[0]
     given = [random_answers(live.instrument, random.Random(turn)) for turn in range(CLIENTS)]
     with ThreadPoolExecutor(max_workers=8) as pool:
-        ready = list(pool.map(lambda answers: walk_to_last_page(live, token, answers), given))
+        walks = [pool.submit(walk_to_last_page, live.server.url, f"/i/{token}", a) for a in given]
+        ready = [walk.result() for walk in walks]
     start = threading.Barrier(CLIENTS)
 
     def submit(index: int) -> requests.Response:

@@ -57,6 +57,17 @@ UI: dict[str, dict[str, str]] = {
         ),
         "max_chars": "Up to {count} characters.",
         "skip": "Skip to content",
+        "busy_title": "Please try again in a moment",
+        "busy_saving": (
+            "We could not save your answers just now because the service is busy. Nothing is "
+            "lost: your answers are kept below. Please press the button again in a moment."
+        ),
+        "busy_kept": (
+            "We could not take your answers just now because the service is busy. Nothing is "
+            "lost: they are kept on this page. Please press Try again in a moment."
+        ),
+        "busy_page": "The survey is briefly unavailable. Please reload this page in a moment.",
+        "try_again": "Try again",
     },
     "zh-Hant": {
         "back": "上一頁",
@@ -97,6 +108,15 @@ UI: dict[str, dict[str, str]] = {
         "replayed_conflict": "此問卷表單已用不同的答案提交過，系統保留了第一次提交的答案。",
         "max_chars": "最多 {count} 個字。",
         "skip": "跳至內容",
+        "busy_title": "請稍後再試",
+        "busy_saving": (
+            "系統忙碌，暫時未能儲存您的答案。答案沒有遺失，已保留在下方，請稍後再按一次按鈕。"
+        ),
+        "busy_kept": (
+            "系統忙碌，暫時未能接收您的答案。答案沒有遺失，已保留在此頁，請稍後按「再試一次」。"
+        ),
+        "busy_page": "問卷暫時無法使用，請稍後重新載入此頁。",
+        "try_again": "再試一次",
     },
 }
 

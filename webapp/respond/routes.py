@@ -8,6 +8,10 @@ get the 303 to the thank-you page (security.md §1.5).
 
 An invitation link ``/i/<token>`` is looked up (by hash), kept in the session and exchanged for
 the token-free ``/i/``, so the token leaves the address bar and later request lines (T12).
+
+When the database is locked or unreachable, a posted page is answered 503 with every answer
+kept: the page re-rendered with them when the survey was loaded, else a "try again" form that
+posts them back unchanged; nothing was stored, so pressing again is safe (security.md §1.5).
 """
 
 from __future__ import annotations
@@ -16,10 +20,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
 from surveys.answers import parse_answers
@@ -36,6 +41,7 @@ from surveys.instrument import Instrument
 from surveys.models import Access, Campaign, Source
 from surveys.services import campaigns, instruments, invitations, responses
 from webapp.database import get_engine, get_session, release_session
+from webapp.errors import RETRY_AFTER_SECONDS, database_unavailable, release_after_outage
 from webapp.forms.i18n import UI, language_name, ui
 from webapp.forms.response_form import (
     ResponseForm,
@@ -177,6 +183,7 @@ def _raise_for_state(state: str, campaign: Campaign, instrument: Instrument) -> 
 def survey_page(survey: Survey) -> ResponseReturnValue:
     """GET: the first page. POST: back, switch language, next (checking this page) or submit."""
     instrument = survey.instrument
+    g.respond_survey = survey  # for the outage handler: the page can be drawn again
     if request.method == "GET":
         lang = choose_language(instrument, request.args.get("lang"))
         return render_page(survey, lang, 0, {}, FormState.new(), posted=False)
@@ -383,10 +390,50 @@ def csrf_failed(error: CSRFError) -> ResponseReturnValue:
             survey = open_survey(str((request.view_args or {}).get("campaign_key", "")))
     except Unavailable as outcome:
         return unavailable(outcome)
+    return render_posted(survey, "csrf_resubmit", 400)
+
+
+@bp.errorhandler(SQLAlchemyError)
+def database_error(error: SQLAlchemyError) -> ResponseReturnValue:
+    """The database is locked or unreachable: 503 and ``Retry-After``, never a stack trace.
+    A posted page keeps every answer (see the module docstring); other errors are bugs and go
+    on to Flask's 500."""
+    if not database_unavailable(error):
+        raise error
+    release_after_outage(error)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    survey: Survey | None = g.get("respond_survey")
+    if request.method == "POST" and survey is not None:
+        response = make_response(render_posted(survey, "busy_saving", 503))
+        response.headers.update(headers)
+        return response
+    lang = request.values.get("gm_lang") or request.values.get("lang")
+    lang = lang or request.accept_languages.best_match(list(UI)) or "en"
+    if request.method == "POST":
+        fields = [item for item in request.form.items(multi=True) if item[0] != "gm_nav"]
+        page = render_template(
+            "respond/retry.html",
+            lang=lang,
+            action=request.path,
+            fields=fields,
+            nav=request.form.get("gm_nav", "next"),
+        )
+        return page, 503, headers
+    page = render_template(
+        "respond/unavailable.html",
+        lang=lang,
+        title=None,
+        heading=ui("busy_title", lang),
+        message=ui("busy_page", lang),
+    )
+    return page, 503, headers
+
+
+def render_posted(survey: Survey, notice: str, status: int) -> ResponseReturnValue:
+    """The posted page again with every posted answer and a notice; nothing was stored."""
     instrument = survey.instrument
     lang = choose_language(instrument, request.form.get("gm_lang") or request.args.get("lang"))
     page = _page_number(request.form.get("gm_page"), len(survey_pages(instrument)))
     state = FormState.loads(request.form.get("gm_state")) or FormState.new()
     raw = posted_answers(instrument, request.form)
-    notice = ui("csrf_resubmit", lang)
-    return render_page(survey, lang, page, raw, state, notice=notice, status=400)
+    return render_page(survey, lang, page, raw, state, notice=ui(notice, lang), status=status)
