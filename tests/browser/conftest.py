@@ -90,10 +90,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         }
     )
     server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    base_url = f"http://127.0.0.1:{server.port}"
+    app.config["GAPMETER_BASE_URL"] = base_url  # links in downloaded files point here
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:
-        yield LiveServer(f"http://127.0.0.1:{server.port}", app, engine, demo, accounts)
+        yield LiveServer(base_url, app, engine, demo, accounts)
     finally:
         server.shutdown()
         thread.join(timeout=10)
@@ -153,6 +155,25 @@ def sign_in(page: Page, live_server: LiveServer, role: str, next_path: str = "")
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
     assert "/login" not in page.url, f"sign-in as {role} failed: {page.url}"
+
+
+def visit(page: Page, path: str) -> None:
+    """Go to ``path`` and insist on a page (a server error fails here, not at a later wait)."""
+    response = page.goto(path)
+    assert response is not None
+    assert response.ok, f"GET {path} answered {response.status}"
+
+
+def submit(page: Page, button: str, *, expect_ok: bool = True) -> int:
+    """Press the form button named ``button``, wait for the next page and return its status
+    (a server error fails here, with the status, rather than at a later wait)."""
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=button, exact=True).click()
+    response = navigation.value
+    assert response is not None
+    if expect_ok:
+        assert response.ok, f"{button!r} led to {response.status} at {response.url}"
+    return response.status
 
 
 def blueprint_or_skip(live_server: LiveServer, name: str) -> None:
