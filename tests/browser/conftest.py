@@ -142,7 +142,7 @@ def screenshot(page: Page, name: str) -> Path:
     """Save the whole page as ``SCREENS/<name>.png`` (for a person to look at)."""
     SCREENS.mkdir(parents=True, exist_ok=True)
     path = SCREENS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '-', name)}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=True, animations="disabled")
     return path
 
 

@@ -85,7 +85,10 @@ def test_a_customer_answers_every_page_and_is_thanked(
     question without losing answers, and have exactly their answers stored?"""
     key = live_server.campaign("service-quality", campaign_index)
     before = latest_response(live_server, key)
-    context = new_context(viewport=viewport, java_script_enabled=javascript, is_mobile=False)
+    phone = device == "phone"  # a touch device that honours the viewport meta tag
+    context = new_context(
+        viewport=viewport, java_script_enabled=javascript, is_mobile=phone, has_touch=phone
+    )
     page = context.new_page()
     page.goto(f"/s/{key}")
     expect(page.locator("h1")).to_be_visible()
