@@ -80,6 +80,7 @@ LEGEND_IN = 0.24
 TICKS_IN = 0.22
 LABEL_IN = 0.2
 TICK_SIZE = 8.0
+TITLE_SIZE = 9.5
 #: Upper ends of the gap colour scale, so its ticks are round numbers.
 NICE_BOUNDS = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
@@ -158,7 +159,7 @@ def _style() -> dict[str, object]:
     return {
         "font.family": list(register_fonts()),
         "font.size": 8.5,
-        "axes.titlesize": 9.5,
+        "axes.titlesize": TITLE_SIZE,
         "axes.titleweight": "normal",
         "axes.labelsize": 8.5,
         "axes.labelcolor": INK,
@@ -197,6 +198,30 @@ def text_width(text: str, size: float = TICK_SIZE) -> float:
 
 def _widest(labels: Sequence[str], size: float = TICK_SIZE) -> float:
     return max((text_width(label, size) for label in labels), default=0.0)
+
+
+def wrap_text(text: str, width: float, size: float, max_lines: int = 2) -> list[str]:
+    """``text`` broken at spaces into lines of at most ``width`` inches at ``size`` points
+    (CJK text, which has no spaces, breaks between characters); the last line ends with an
+    ellipsis if ``max_lines`` are not enough."""
+    words = text.split(" ") if " " in text else list(text)
+    joiner = " " if " " in text else ""
+    lines: list[str] = []
+    current = ""
+    for word in words:
+        candidate = f"{current}{joiner}{word}" if current else word
+        if current and text_width(candidate, size) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    lines.append(current)
+    if len(lines) > max_lines:
+        last = joiner.join([lines[max_lines - 1], *lines[max_lines:]])
+        while last and text_width(last + "\u2026", size) > width:
+            last = last[:-1]
+        lines = [*lines[: max_lines - 1], last.rstrip() + "\u2026"]
+    return lines
 
 
 @dataclass(frozen=True, slots=True)
@@ -832,7 +857,11 @@ def distribution_chart(
     hatches = ["", "....", "////"]
     with _drawing():
         ticks = [str(max((c for _, c in counts), default=0))]
-        frame = Frame(_widest(ticks) + 0.45, 0.1, _top(bool(bands)), _bottom())
+        left = _widest(ticks) + 0.45
+        lines = wrap_text(title, HALF_IN - left - 0.1, TITLE_SIZE, max_lines=2)
+        title = "\n".join(lines)
+        extra = (len(lines) - 1) * TITLE_SIZE * 1.25 / 72
+        frame = Frame(left, 0.1, _top(bool(bands), extra), _bottom())
         fig, ax = _axes(HALF_IN, 1.3, frame)
         xs = list(range(len(counts)))
         colours = [OKABE_ITO["blue"]] * len(counts)

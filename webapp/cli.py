@@ -448,13 +448,14 @@ def _register_package_commands() -> None:
     """Commands that live with their package: accounts and keys (``webapp.auth``), ``analyze``
     and ``report`` (``analysis``), whose ``--campaign`` reads the app's database."""
     from analysis.commands import analyze
-    from analysis.report.command import report
+    from analysis.report.command import register_comment_database, report
     from analysis.store import register_analyze_campaigns
     from webapp.auth.commands import apikey, user
 
     for command in (user, apikey, analyze, report):
         main.add_command(command)
     register_analyze_campaigns(_app_engine)
+    register_comment_database(_app_engine)
 
 
 def _app_engine() -> Engine:

@@ -8,35 +8,51 @@ always accept the same filters and breakdowns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import Engine
 
 from analysis import commands
 from analysis.assessment import assess
-from analysis.report.comments import Comment, comments_from_records
+from analysis.report.comments import Comment
+from analysis.report.inputs import (
+    comments_from_database,
+    comments_from_table,
+    distributions_from_cells,
+)
 from analysis.report.voice import LANGUAGES, ReportError
 from surveys.errors import SurveysError
-from surveys.instrument import Measure
+from surveys.instrument import Instrument
 
 #: Options shared with ``gapmeter analyze`` (by parameter name).
 SHARED = ("data", "instrument_path", "campaigns", "by", "period", "min_cell", "alpha", "correction")
 
 
-def _comments(data: Path | None, instrument_path: Path | None) -> Sequence[Comment]:
-    """Free-text answers of a response table with each respondent's dimension gaps."""
-    if data is None or instrument_path is None:
-        return ()
-    from surveys.instrument_loader import load_instrument_file
-    from surveys.response_table import read_response_table
+#: Where ``--campaign`` reads the respondents' comments: the database the campaign source reads
+#: (the CLI registers the app's engine, or a factory for it, with ``register_comment_database``).
+_comment_databases: list[Engine | Callable[[], Engine]] = []
 
-    instrument = load_instrument_file(instrument_path)
-    if not instrument.items_with(Measure.TEXT):
-        return ()
-    records = read_response_table(data, instrument, require_complete=False)
-    return comments_from_records(records, instrument)
+
+def register_comment_database(engine: Engine | Callable[[], Engine]) -> None:
+    """Let ``gapmeter report --campaign KEY`` read comments from ``engine`` (latest wins)."""
+    _comment_databases.append(engine)
+
+
+def _comments(
+    data: Path | None, campaigns: tuple[str, ...], instrument: Instrument
+) -> Sequence[Comment]:
+    """Free-text answers of the response table, or of the stored campaigns, with each
+    respondent's dimension gaps (``analysis.report.inputs``)."""
+    if data is not None:
+        return comments_from_table(data, instrument)
+    if campaigns and _comment_databases:
+        engine = _comment_databases[-1]
+        bound = engine if isinstance(engine, Engine) else engine()
+        return comments_from_database(bound, campaigns, instrument)
+    return ()
 
 
 def _report(
@@ -58,7 +74,9 @@ def _report(
     """Write the PDF assessment report: summary, gap profile, segments and stages, trends,
     service standards, scores, respondents' comments and appendix."""
     from analysis.report.render import render_report
+    from analysis.report.sandbox import warm_up
 
+    warm_up()  # WeasyPrint is imported in the render server while the analysis runs
     try:
         source = commands.choose_source(data, instrument_path, campaigns)
         assessment = assess(
@@ -73,11 +91,12 @@ def _report(
             data_hash=source.data_hash,
             filters=source.filters,
         )
-        comments = _comments(data, instrument_path) if with_comments else ()
+        comments = _comments(data, campaigns, source.instrument) if with_comments else ()
         pdf = render_report(
             assessment.to_json(),
             source.instrument,
             comments=comments,
+            distributions=distributions_from_cells(source.cells, source.instrument),
             organisation=organisation,
             language=lang,
             paper=paper,
@@ -134,7 +153,7 @@ report = click.Command(
             ["--comments/--no-comments", "with_comments"],
             default=True,
             show_default=True,
-            help="Include respondents' comments (from the response table's text answers).",
+            help="Include respondents' comments (the text answers of the table or campaigns).",
         ),
     ],
 )

@@ -204,6 +204,29 @@ def respondent_gaps(frame: Any, instrument: Instrument) -> dict[str, np.ndarray]
     return gaps
 
 
+def comments_from_frame(
+    frame: Any, texts: Iterable[tuple[str, str]], instrument: Instrument
+) -> list[Comment]:
+    """One ``Comment`` per non-empty ``(response_id, text)``, with that respondent's dimension
+    gaps (``respondent_gaps`` of the respondent frame), segment, stage and channel. Texts whose
+    respondent is not in ``frame`` are skipped."""
+    gaps = respondent_gaps(frame, instrument)
+    row_of = {str(rid): row for row, rid in enumerate(frame["response_id"])}
+    keys = [frame[axis].to_numpy(object) for axis in ("segment", "stage", "channel")]
+    found = []
+    for response_id, text in texts:
+        row = row_of.get(str(response_id))
+        if row is None or not isinstance(text, str) or not text.strip():
+            continue
+        own = {
+            dimension: (None if np.isnan(values[row]) else float(values[row]))
+            for dimension, values in gaps.items()
+        }
+        group = {"segment": keys[0][row], "stage": keys[1][row], "channel": keys[2][row]}
+        found.append(Comment(text, own, group, str(response_id)))
+    return found
+
+
 def comments_from_records(records: Iterable[Any], instrument: Instrument) -> list[Comment]:
     """One ``Comment`` per non-empty text answer of parsed responses (``analysis.data``'s
     ``RecordLike``), with the respondent's dimension gaps, segment, stage and channel."""
@@ -213,16 +236,10 @@ def comments_from_records(records: Iterable[Any], instrument: Instrument) -> lis
     text_slots = [item.slot_name(Measure.TEXT) for item in instrument.items_with(Measure.TEXT)]
     if not records or not text_slots:
         return []
-    gaps = respondent_gaps(frame_from_records(records, instrument), instrument)
-    found = []
-    for row, record in enumerate(records):
-        own = {
-            dimension: (None if np.isnan(values[row]) else float(values[row]))
-            for dimension, values in gaps.items()
-        }
-        group = {"segment": record.segment, "stage": record.stage, "channel": record.channel}
-        for slot in text_slots:
-            text = record.answers.values.get(slot)
-            if isinstance(text, str) and text.strip():
-                found.append(Comment(text, own, group, str(record.response_id)))
-    return found
+    texts = [
+        (str(record.response_id), text)
+        for record in records
+        for slot in text_slots
+        if isinstance(text := record.answers.values.get(slot), str)
+    ]
+    return comments_from_frame(frame_from_records(records, instrument), texts, instrument)

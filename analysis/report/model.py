@@ -41,6 +41,7 @@ from analysis.report.sections import (
     provenance,
     scores_section,
     segments_section,
+    short_list,
     targets_section,
     trends_section,
 )
@@ -229,7 +230,7 @@ def cover(assessment: Row, voice: Voice, organisation: str, title: str) -> Cover
                 version=meta.get("version") or instrument.version,
             ),
         ),
-        (voice.t("campaigns"), ", ".join(campaigns) if campaigns else voice.t("all")),
+        (voice.t("campaigns"), short_list(campaigns, voice) if campaigns else voice.t("all")),
         (voice.t("segments"), axis_values(assessment, voice, "segment", ("segments", "segment"))),
         (voice.t("stages"), axis_values(assessment, voice, "stage", ("stages", "stage"))),
         (voice.t("channels"), axis_values(assessment, voice, "channel", ("channels", "channel"))),

@@ -131,6 +131,25 @@ def shortfalls(assessment: Row, voice: Voice, *, limit: int = 3) -> tuple[str, .
         sentences.append(_sentence(text))
     if not sentences:
         return (voice.t("no_shortfall"),)
+    more = []
+    for tier, _gap, dimension in ranked[limit:]:  # named with their numbers, never dropped
+        group, row = (
+            ({}, contract.dimension_row(whole, dimension))
+            if tier == 0
+            else min(candidates[dimension], key=lambda pair: pair[1]["gap_mean"])
+        )
+        more.append(
+            voice.t(
+                "shortfall_more_entry",
+                dimension=voice.dimension(dimension),
+                scope=voice.scope(contract.group_key(group)),
+                gap=voice.num(row["gap_mean"]),
+                p=voice.p(row.get("p_adjusted")),
+                n=voice.count(row.get("n")),
+            )
+        )
+    if more:
+        sentences.append(voice.t("shortfall_more", list=voice.join(more)))
     return tuple(sentences)
 
 

@@ -16,7 +16,7 @@ import jinja2
 
 from analysis.report.comments import DEFAULT_POLICY, Comment, CommentPolicy
 from analysis.report.model import Chart, ReportModel, build_report_model
-from analysis.report.sandbox import DEFAULT_LIMITS, RenderLimits, render_isolated
+from analysis.report.sandbox import DEFAULT_LIMITS, RenderLimits, render_isolated, warm_up
 from surveys.instrument import Instrument
 
 _ENVIRONMENT = jinja2.Environment(
@@ -105,6 +105,7 @@ def render_report(
 ) -> bytes:
     """The PDF assessment report (bytes). See ``build_report_model`` for the arguments;
     ``limits`` bounds the child process that lays the PDF out."""
+    warm_up()  # the render child's server imports WeasyPrint while the charts are drawn
     model = build_report_model(
         assessment_json,
         instrument,

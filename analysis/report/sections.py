@@ -45,6 +45,19 @@ def filter_values(meta: Row, *names: str) -> list[str]:
     return []
 
 
+#: Most values a cover fact lists by name; longer lists name the first few and count the rest
+#: (the appendix's provenance lists them all).
+COVER_LIST = 4
+
+
+def short_list(values: list[str], voice: Voice, limit: int = COVER_LIST) -> str:
+    """``a, b, c and 58 more (listed under Provenance)`` for a long list; the list otherwise."""
+    if len(values) <= limit:
+        return ", ".join(values)
+    shown = ", ".join(values[: limit - 1])
+    return voice.t("list_more", shown=shown, more=len(values) - (limit - 1))
+
+
 def period_text(assessment: Row, voice: Voice) -> str:
     """``2026-01 to 2026-06``: the filter's dates, else the first and last period with data."""
     meta = contract.meta(assessment)
@@ -66,7 +79,7 @@ def axis_values(assessment: Row, voice: Voice, axis: str, names: tuple[str, ...]
     """The segments (stages, channels) the filter chose, labelled, or "All"."""
     chosen = filter_values(contract.meta(assessment), *names)
     if chosen:
-        return ", ".join(voice.value_label(axis, v) for v in chosen)
+        return short_list([voice.value_label(axis, v) for v in chosen], voice)
     return voice.t("all")
 
 
@@ -168,10 +181,14 @@ def _gap_headers(voice: Voice, first: str) -> tuple[str, ...]:
 
 
 def _n_note(voice: Voice, rows: Sequence[Row]) -> str:
-    ns = [int(r["n"]) for r in rows if r.get("n") is not None]
+    return n_span(voice, [int(r["n"]) for r in rows if r.get("n") is not None])
+
+
+def n_span(voice: Voice, ns: Sequence[int]) -> str:
+    """``n = 3,499–3,500`` (or ``n = 240``) for a chart's note; empty without any n."""
     if not ns:
         return ""
-    low, high = min(ns), max(ns)
+    low, high = voice.count(min(ns)), voice.count(max(ns))
     return voice.t("n_single", n=low) if low == high else voice.t("n_range", low=low, high=high)
 
 
@@ -416,7 +433,7 @@ def heatmap_blocks(
         cells.append(line)
         labels.append(f"{voice.group(group)} (n = {voice.count(data.get('n'))})")
     shown_n = [int(g.get("n") or 0) for g in subgroups]
-    note = voice.t("n_range", low=min(shown_n), high=max(shown_n)) if shown_n else ""
+    note = n_span(voice, shown_n)
     return [
         Heading(voice.t("sub_heatmap")),
         Chart(
@@ -596,7 +613,7 @@ def trends_section(assessment: Row, voice: Voice) -> Section:
                     title=voice.t("chart_trend", metric=name),
                     ylabel=name + (" (%)" if percent else ""),
                     xlabel=voice.t("axis_period"),
-                    note=voice.t("n_range", low=min(ns), high=max(ns)),
+                    note=n_span(voice, ns),
                     labels=_trend_labels(voice),
                     percent=percent,
                 ),
@@ -620,7 +637,7 @@ def trends_section(assessment: Row, voice: Voice) -> Section:
                     title=voice.t("chart_dimension_trends"),
                     ylabel=voice.t("axis_gap"),
                     xlabel=voice.t("axis_period"),
-                    note=voice.t("n_range", low=min(ns), high=max(ns)),
+                    note=n_span(voice, ns),
                     signal_label=voice.t("legend_signal"),
                 ),
                 voice.t("chart_dimension_trends"),
@@ -785,7 +802,7 @@ def scores_section(
                         panels,
                         key="scores",
                         title=voice.t("chart_scores"),
-                        note=voice.t("n_range", low=min(all_n), high=max(all_n)),
+                        note=n_span(voice, all_n),
                     ),
                     voice.t("chart_scores"),
                 )
@@ -846,7 +863,7 @@ def distribution_blocks(
                 (7, 8, voice.t("passives"), "sky"),
                 (9, 10, voice.t("promoters"), "blue"),
             ]
-        name = voice.short_item(item_key, 30) if item is not None else item_key
+        name = voice.short_item(item_key, 90) if item is not None else item_key
         blocks.append(
             Chart(
                 f"distribution-{item_key}",
@@ -856,7 +873,7 @@ def distribution_blocks(
                     title=voice.t("chart_distribution", item=name),
                     xlabel=voice.t("axis_answer"),
                     ylabel=voice.t("axis_count"),
-                    note=voice.t("n_single", n=n),
+                    note=n_span(voice, [n]),
                     bands=bands,
                 ),
                 voice.t("chart_distribution", item=name),

@@ -36,6 +36,7 @@ EN: dict[str, str] = {
     "respondents": "Respondents",
     "date": "Date",
     "all": "All",
+    "list_more": "{shown} and {more} more (listed under Provenance in the appendix)",
     "none": "None",
     "contents": "Contents",
     "page_label": "Page {page} of {pages}",
@@ -95,6 +96,8 @@ EN: dict[str, str] = {
         "Across all respondents, the gaps for {list} are not distinguishable from zero."
     ),
     "nd_entry": "{dimension} ({gap}; adjusted p {p}; n = {n})",
+    "shortfall_more": "Smaller significant shortfalls: {list}.",
+    "shortfall_more_entry": "{dimension} {scope} ({gap}; adjusted p {p}; n = {n})",
     "strength": (
         "{dimension}: perception exceeds expectation by {size} points {scope} "
         "(gap {gap}, {level}% CI {low} to {high}; adjusted p {p}; n = {n})."
@@ -434,6 +437,7 @@ ZH: dict[str, str] = {
     "respondents": "受訪者",
     "date": "日期",
     "all": "全部",
+    "list_more": "{shown}，另有 {more} 個（見附錄「資料來源」）",
     "none": "無",
     "contents": "目錄",
     "page_label": "第 {page} 頁，共 {pages} 頁",
@@ -489,6 +493,8 @@ ZH: dict[str, str] = {
     ),
     "not_distinguishable": "就全體受訪者而言，{list}的差距與零無法區分。",
     "nd_entry": "{dimension}（{gap}；校正後 p {p}；n = {n}）",
+    "shortfall_more": "其他較小但顯著的落差：{list}。",
+    "shortfall_more_entry": "{dimension}，{scope}（{gap}；校正後 p {p}；n = {n}）",
     "strength": (
         "{dimension}：{scope}感知高於期望 {size} 分（差距 {gap}，{level}% 信賴區間 {low} 至 "
         "{high}；校正後 p {p}；n = {n}）。"

@@ -116,13 +116,19 @@ def test_no_significant_shortfall_is_said_with_the_test(voice: Voice) -> None:
     )
 
 
-def test_at_most_limit_shortfalls(voice: Voice) -> None:
+def test_at_most_limit_shortfalls_in_full_and_the_rest_named(voice: Voice) -> None:
+    """The three largest get a sentence each; the fourth is still named with its numbers, so
+    the summary never counts a shortfall it does not mention."""
     dims = [
         dim(k, -0.5 - i / 10, 0.001)
         for i, k in enumerate(["reliability", "empathy", "assurance", "tangibles"])
     ]
     found = narrative.shortfalls(assessment(({}, dims)), voice, limit=3)
-    assert [s.split(":")[0] for s in found] == ["Tangibles", "Assurance", "Empathy"]
+    assert [s.split(":")[0] for s in found[:3]] == ["Tangibles", "Assurance", "Empathy"]
+    assert found[3] == (
+        "Smaller significant shortfalls: Reliability across all respondents (\u22120.50; "
+        "adjusted p = 0.001; n = 100)."
+    )
 
 
 def test_not_distinguishable_lists_the_non_significant_gaps(voice: Voice) -> None:
