@@ -18,6 +18,7 @@ formula-looking answer included; the export neutralises text cells for spreadshe
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -180,6 +181,11 @@ def _response_id(
     elif len(value) > RESPONSE_ID_LENGTH:
         message = f"is longer than {RESPONSE_ID_LENGTH} characters"
         problems.add(RowProblem(number, "response_id", message))
+    elif any(unicodedata.category(char) == "Cc" for char in value):
+        # A NUL cannot be stored in PostgreSQL (a 500 there, stored on SQLite); no control
+        # character belongs in an identifier.
+        message = "contains a control character (such as NUL or a line break)"
+        problems.add(RowProblem(number, "response_id", message))
     elif value in seen:
         message = f"{_quoted(value)} appears already in row {seen[value]}"
         problems.add(RowProblem(number, "response_id", message))
@@ -192,10 +198,12 @@ def _response_id(
 def parse_timestamp(value: str) -> datetime | None:
     """An ISO 8601 date and time as aware UTC (no zone means UTC); None if it is not one."""
     try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return as_utc(datetime.fromisoformat(value.strip()))
+    except (
+        ValueError,
+        OverflowError,
+    ):  # OverflowError: 0001-01-01T00:00+01:00 is before UTC's range
         return None
-    return as_utc(parsed)
 
 
 def format_timestamp(value: datetime) -> str:

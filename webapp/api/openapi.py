@@ -24,6 +24,9 @@ IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:~+/=-]{1,128}$"
 #: stricter: it knows its slots and each text item's own maximum).
 ANSWER_SLOTS = 1000
 TEXT_LENGTH = 20000
+#: Largest instrument version in a path (a 32-bit integer column; a larger one is a 404, never
+#: an overflow in the database driver).
+VERSION_MAX = 2**31 - 1
 
 _TIMESTAMP = {"type": "string", "format": "date-time", "maxLength": 40}
 _NULLABLE_TIMESTAMP = {"type": ["string", "null"], "format": "date-time"}
@@ -450,7 +453,12 @@ PATHS: dict[str, Any] = {
             "summary": "One instrument version with its definition and answer slots",
             "parameters": [
                 {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}},
-                {"name": "version", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {
+                    "name": "version",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": VERSION_MAX},
+                },
             ],
             "responses": {
                 "200": {"description": "The instrument version", "content": _json("Instrument")},

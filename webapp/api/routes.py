@@ -23,7 +23,7 @@ from surveys.models import Access, Campaign, InstrumentVersion, Source
 from surveys.services import campaigns, instruments
 from surveys.services.responses import SubmissionError, submit_batch, submit_response
 from webapp.api.intake import idempotency_key, parse_intake, read_json
-from webapp.api.openapi import PREFIX, openapi_document
+from webapp.api.openapi import PREFIX, VERSION_MAX, openapi_document
 from webapp.api.problems import Problem, init_blueprint
 from webapp.auth.apikeys import check_campaign_scope, current_client
 from webapp.auth.policy import API, declare_blueprint
@@ -93,7 +93,7 @@ def list_instruments() -> ResponseReturnValue:
     }
 
 
-@bp.get("/instruments/<key>/<int:version>")
+@bp.get(f"/instruments/<key>/<int(min=1, max={VERSION_MAX}):version>")
 def get_instrument(key: str, version: int) -> ResponseReturnValue:
     row = instruments.get_instrument(get_session(), key, version)
     allowed = _instrument_scope()
