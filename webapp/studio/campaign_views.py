@@ -69,7 +69,9 @@ def _campaign_form() -> CampaignForm:
     form = CampaignForm()
     form.instrument.choices = [
         SelectChoice(f"{row.key}:{row.version}", f"{row.key} v{row.version} — {row.title}")
-        for row in reversed(instruments.list_instruments(get_session()))
+        for row in sorted(
+            instruments.list_instruments(get_session()), key=lambda row: (row.key, -row.version)
+        )
     ]
     form.stage.choices = _term_choices("stage")
     form.channel.choices = _term_choices("channel")

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from surveys.models import Invitation, Response
 
-#: Most recent days listed.
-DAYS = 60
+#: Most recent days with responses listed.
+DAYS = 14
 
 
 @dataclass(frozen=True)
