@@ -38,10 +38,11 @@ expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).e
 def test_survey_pages_have_no_serious_violations(
     new_context: Callable[..., BrowserContext], live_server: LiveServer, axe_source: str
 ) -> None:
-    """Every kind of survey page, on a phone and a desktop: questions, an error, the points
-    allocation, the other language, the thank-you page and an unavailable survey."""
+    """Every kind of survey page: questions and errors (phone and desktop), the points
+    allocation and its error (phone), the other language, the thank-you page and an
+    unavailable survey."""
     key = live_server.campaign("service-quality", 2)
-    for device, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+    for device, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         page = new_context(viewport=viewport).new_page()
         page.goto(f"/s/{key}")
         assert_accessible(page, axe_source, f"survey page 1 ({device})")
@@ -49,16 +50,18 @@ def test_survey_pages_have_no_serious_violations(
         expect(page.locator(".error-summary")).to_be_visible()
         screenshot(page, f"axe-survey-{device}-all-errors")
         assert_accessible(page, axe_source, f"survey page 1 with errors ({device})")
-        for _ in range(6):
-            answer_page(page, turn=1)
-            press(page, "Next")
-        expect(page.locator("input[type=number]").first).to_be_visible()
-        assert_accessible(page, axe_source, f"survey allocation page ({device})")
-        page.locator("input[type=number]").first.fill("300")
-        press(page, "Submit my answers")
-        expect(page.locator(".error-summary")).to_be_visible()
-        screenshot(page, f"axe-survey-{device}-allocation-error")
-        assert_accessible(page, axe_source, f"survey allocation error ({device})")
+
+    # On to the points allocation (on the phone, the page left above), and its error.
+    for _ in range(6):
+        answer_page(page, turn=1)
+        press(page, "Next")
+    expect(page.locator("input[type=number]").first).to_be_visible()
+    assert_accessible(page, axe_source, "survey allocation page")
+    page.locator("input[type=number]").first.fill("300")
+    press(page, "Submit my answers")
+    expect(page.locator(".error-summary")).to_be_visible()
+    screenshot(page, "axe-survey-phone-allocation-error")
+    assert_accessible(page, axe_source, "survey allocation error")
 
     page = new_context().new_page()
     page.goto(f"/s/{key}?lang=zh-Hant")

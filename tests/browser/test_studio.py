@@ -1,7 +1,8 @@
 """A researcher in the studio, in Chromium: signs in, uploads an instrument (a broken file first,
 then a good one), creates an invitation-only campaign of it, issues invitations and downloads
-the links; a respondent then opens one of those links. Every page is screenshotted and checked
-with axe-core on the way.
+the links; a respondent then opens one of those links. Every page is screenshotted; the states
+only this flow reaches (a file's problems, a new campaign) are checked with axe-core here, the
+other kinds of page by the crawl in ``test_accessibility``.
 
 Skipped, with the reason, while ``webapp.studio`` is not part of the app.
 """
@@ -70,11 +71,11 @@ def test_a_researcher_uploads_fields_and_invites(
     page = new_context().new_page()
     sign_in(page, live_server, "researcher", "/studio/")
     expect(page).to_have_url(f"{live_server.url}/studio/")
-    look(page, axe_source, "index")
+    screenshot(page, "studio-index")  # axe: the crawl in test_accessibility
 
     # Upload: the broken file is refused with its problem and line, nothing stored.
     visit(page, "/studio/instruments")
-    look(page, axe_source, "instruments")
+    screenshot(page, "studio-instruments")  # axe: the crawl in test_accessibility
     upload = page.locator("form[enctype='multipart/form-data']")
     upload.locator("input[type=file]").set_input_files(str(broken))
     with page.expect_navigation():
@@ -97,11 +98,11 @@ def test_a_researcher_uploads_fields_and_invites(
         upload.get_by_role("button", name="Check and store").click()
     expect(page).to_have_url(f"{live_server.url}/studio/instruments/{key}/1")
     expect(page.get_by_text(f"Stored {key} version 1")).to_be_visible()
-    look(page, axe_source, "instrument")
+    screenshot(page, "studio-instrument")  # axe: the crawl in test_accessibility
 
     # A campaign of it, by invitation only.
     visit(page, "/studio/campaigns/new")
-    look(page, axe_source, "campaign-new")
+    screenshot(page, "studio-campaign-new")  # axe: the crawl in test_accessibility
     campaign_key = f"{key}-invited"
     page.get_by_label("Key (the survey link is /s/KEY)").fill(campaign_key)
     page.get_by_label("Name").fill("Browser test campaign")
