@@ -200,6 +200,9 @@ def _widest(labels: Sequence[str], size: float = TICK_SIZE) -> float:
     return max((text_width(label, size) for label in labels), default=0.0)
 
 
+_NO_LINE_START = frozenset("」』）〉》】，。、：；？！,.;:?!)\u2026")
+
+
 def wrap_text(text: str, width: float, size: float, max_lines: int = 2) -> list[str]:
     """``text`` broken at spaces into lines of at most ``width`` inches at ``size`` points
     (CJK text, which has no spaces, breaks between characters); the last line ends with an
@@ -210,7 +213,8 @@ def wrap_text(text: str, width: float, size: float, max_lines: int = 2) -> list[
     current = ""
     for word in words:
         candidate = f"{current}{joiner}{word}" if current else word
-        if current and text_width(candidate, size) > width:
+        # A closing mark never starts a line (CJK line breaking); it stays with its text.
+        if current and word not in _NO_LINE_START and text_width(candidate, size) > width:
             lines.append(current)
             current = word
         else:
@@ -537,6 +541,7 @@ def importance_performance_chart(
                 xytext=(5, 4),
                 textcoords="offset points",
                 fontsize=7.5,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6},  # over the hatching
             )
         ax.set_xlim(*xlim)
         ax.set_ylim(*ylim)
@@ -570,7 +575,11 @@ def heatmap_chart(
         column = (WIDTH_IN - left - 0.75) / max(cols, 1)
         widest = _widest(column_labels)
         slant = 0 if widest <= column * 0.92 else 35
-        head = LABEL_IN if not slant else widest * math.sin(math.radians(slant)) + 0.12
+        # A slanted label rises by its width times sin(slant) plus its height times cos(slant).
+        rise = widest * math.sin(math.radians(slant)) + TICK_SIZE / 72 * math.cos(
+            math.radians(slant)
+        )
+        head = LABEL_IN if not slant else rise + 0.14
         frame = Frame(left, 0.75, _top(extra=head), PAD + LEGEND_IN + 0.1)
         fig, ax = _axes(WIDTH_IN, 0.26 * rows, frame)
         for r, row in enumerate(cells):
@@ -633,10 +642,15 @@ def heatmap_chart(
         bar.outline.set_visible(False)
         ax.set_title(title, loc="left", pad=4 + head * 72, y=1.0)
         ax.set_title(note, loc="right", pad=4 + head * 72, y=1.0, fontsize=7, color=MUTED)
-        swatch = Rectangle((0, 0), 1, 1, facecolor="#EEF0F2", edgecolor=MUTED, hatch="////")
-        ax.legend(
-            [swatch], [suppressed_label], loc="upper left", bbox_to_anchor=(0, 0), borderaxespad=0.2
-        )
+        if any(c.value is None for row in cells for c in row):  # the hatching, where it is used
+            swatch = Rectangle((0, 0), 1, 1, facecolor="#EEF0F2", edgecolor=MUTED, hatch="////")
+            ax.legend(
+                [swatch],
+                [suppressed_label],
+                loc="upper left",
+                bbox_to_anchor=(0, 0),
+                borderaxespad=0.2,
+            )
         return figure_to_svg(fig, key)
 
 

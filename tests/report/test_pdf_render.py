@@ -149,6 +149,60 @@ def test_printed_numbers_are_the_assessments(english, assessment_by_segment_stag
         assert voice.p_cell(target["p"]) in text
 
 
+def test_comparisons_slopes_and_group_scores_printed_are_the_assessments(
+    english, assessment_by_segment_stage, instrument
+) -> None:
+    """Every ANOVA row, every significant Games–Howell pair, every slope and every shown
+    group's NPS, CSAT and CES (value, interval, n) as the PDF prints them."""
+    voice = Voice(instrument, "en")
+    text = english["text"]
+    data = assessment_by_segment_stage
+    assert data["comparisons"]
+    for comparison in data["comparisons"]:
+        df = f"({voice.num(comparison['df1'], 0)}, {voice.num(comparison['df2'], 1)})"
+        row = (
+            f"{voice.num(comparison['f'])} {df} {voice.p_cell(comparison['p_adjusted'])} "
+            f"{voice.num(comparison['effect_size'], 3)}"
+        )
+        assert row in text, (comparison["factor"], comparison["dimension"])
+        for pair in comparison["pairs"]:
+            if voice.significant(pair["p_adjusted"]):
+                printed = (
+                    f"{voice.signed(pair['diff'])} {voice.ci(pair['ci_low'], pair['ci_high'])} "
+                    f"{voice.p_cell(pair['p_adjusted'])}"
+                )
+                assert printed in text, pair
+    for slope in data["slopes"]:
+        printed = (
+            f"{voice.signed(slope['slope'], 3)} / month {voice.num(slope['se'], 3)} "
+            f"{voice.num(slope['t'])} {voice.p_cell(slope['p'])}"
+        )
+        assert printed in text, slope["metric"]
+    shown = [g for g in data["groups"] if g.get("scores")]
+    assert len(shown) > 10
+    for group in shown:
+        line = voice.group(group["group"])
+        for name in ("nps", "csat_top2", "ces_mean"):
+            score = group["scores"].get(name)
+            if score and score.get("value") is not None:
+                line += (
+                    f" {voice.score(name, score['value'])} [{voice.score(name, score['ci_low'])}, "
+                    f"{voice.score(name, score['ci_high'])}] {voice.count(score['n'])}"
+                )
+        assert line in text
+
+
+def test_a_suppressed_group_is_named_only_as_suppressed(english, assessment_by_segment_stage):
+    """Wherever the PDF names the suppressed group (heat map, appendix), no number follows it:
+    no table row, no n, no statistic of its 9 respondents."""
+    text = english["text"]
+    label = "small-business · purchase"
+    after = [text[m.end() : m.end() + 14] for m in re.finditer(re.escape(label), text)]
+    assert after, "the suppressed group is listed as such"
+    for following in after:
+        assert following.startswith((" (suppressed)", ".", ",")), following
+
+
 def test_suppressed_cells_show_as_suppressed_without_numbers(english, assessment_by_segment_stage):
     hidden = [s["group"] for s in assessment_by_segment_stage["suppressed"]]
     assert {"segment": "small_business", "stage": "purchase"} in hidden

@@ -174,6 +174,7 @@ def test_payloads_are_printed_as_literal_text(hostile_report, canary) -> None:
     text = hostile_report["text"]
     assert '<img src="file:///etc/passwd">' in text
     assert f'<object data="{canary}/object"></object>' in text
+    assert f'see <a href="{canary}/link">our site</a>' in text  # an outside link: text, no /URI
     assert "<script>alert(1)</script>" in text
     assert "root:x:0:0" not in text
 
