@@ -139,3 +139,43 @@ def _no_sideways_scroll(page: Page) -> None:
         "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
     )
     assert widths[0] <= widths[1], f"page is {widths[0]}px wide in a {widths[1]}px viewport"
+
+
+def test_a_keyboard_user_answers_a_page_without_a_mouse(
+    new_context: Callable[..., BrowserContext], live_server: LiveServer
+) -> None:
+    """Can a page be answered with Tab, the arrow keys and Enter alone, with the focus always
+    visible: the skip link first, then one stop per question group, then the Next button?"""
+    key = live_server.campaign("service-quality", 3)
+    page = new_context(viewport=DESKTOP).new_page()
+    page.goto(f"/s/{key}")
+    page.keyboard.press("Tab")
+    skip = page.locator(".skip-link")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box is not None
+    assert box["y"] >= 0, "the focused skip link is off screen"
+    page.keyboard.press("Enter")  # to the main content
+    expect(page.locator("main")).to_be_focused()
+
+    groups = radio_groups(page)
+    chosen: dict[str, str] = {}
+    for step, name in enumerate(groups):
+        page.keyboard.press("Tab")
+        focused = page.locator("input:focus")
+        expect(focused).to_have_attribute("name", name)
+        face = page.locator("input:focus + .face")
+        assert face.evaluate("e => getComputedStyle(e).outlineStyle") != "none", (
+            f"no visible focus on {name}"
+        )
+        for _ in range(step % 4 + 1):  # arrows move and select, as in any radio group
+            page.keyboard.press("ArrowRight")
+        chosen[name] = page.locator("input:focus").get_attribute("value") or ""
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Next", exact=True)).to_be_focused()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page_number(page) == (2, 7)
+    screenshot(page, "survey-keyboard-page2")
+    assert set(chosen) == set(groups)
+    assert all(value.isdigit() for value in chosen.values()), chosen
