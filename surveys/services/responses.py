@@ -252,7 +252,7 @@ class _Intake:
     segment_key: str | None = None
 
     def store(self, session: Session) -> Submitted:
-        campaign = campaign_or_error(session, self.campaign_key)
+        campaign = campaign_or_error(session, self.campaign_key, lean=True)
         replay = self.replay(session, campaign)
         if replay is not None:
             return replay

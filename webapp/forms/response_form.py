@@ -335,6 +335,15 @@ def build_response_form(
     return type(name, (ResponseForm,), fields)
 
 
+@functools.lru_cache(maxsize=512)
+def controls_form(form_class: type[ResponseForm]) -> type[ResponseForm]:
+    """``form_class`` without its answer fields: CSRF and navigation only, for a page whose
+    questions are drawn from a cached rendering (binding every radio per request is most of
+    what building the form costs)."""
+    fields = {"page": form_class.page, "slot_names": form_class.slot_names}
+    return type(f"{form_class.__name__}_controls", (ResponseForm,), fields)
+
+
 def _section_title(instrument: Instrument, spec: PageSpec, language: str) -> str | None:
     if spec.section is None:
         return ui("allocation_title", language) if not spec.items else None

@@ -16,6 +16,7 @@ posts them back unchanged; nothing was stored, so pressing again is safe (securi
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,7 @@ from flask import Blueprint, g, make_response, redirect, render_template, reques
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
@@ -47,6 +49,7 @@ from webapp.forms.response_form import (
     ResponseForm,
     build_response_form,
     carried_answers,
+    controls_form,
     survey_pages,
 )
 from webapp.respond.state import FormState, choose_language, payload_hash, posted_answers
@@ -130,7 +133,7 @@ def invitation() -> ResponseReturnValue:
 
 @bp.get("/s/<campaign_key>/thanks")
 def thanks(campaign_key: str) -> ResponseReturnValue:
-    campaign = campaigns.get_campaign(get_session(), campaign_key)
+    campaign = campaigns.get_campaign(get_session(), campaign_key, lean=True)
     if campaign is None:
         raise Unavailable(404, "unknown")
     instrument = instruments.instrument_of(campaign.instrument)
@@ -143,7 +146,7 @@ def thanks(campaign_key: str) -> ResponseReturnValue:
 
 # Loading -------------------------------------------------------------------------------------
 def open_survey(campaign_key: str) -> Survey:
-    campaign = campaigns.get_campaign(get_session(), campaign_key)
+    campaign = campaigns.get_campaign(get_session(), campaign_key, lean=True)
     if campaign is None:
         raise Unavailable(404, "unknown")
     instrument = instruments.instrument_of(campaign.instrument)
@@ -282,11 +285,15 @@ def render_page(
     """Page ``page`` with ``raw`` answers filled in and ``problems`` beside their fields."""
     instrument = survey.instrument
     form_class = build_response_form(instrument, lang, page)
-    form = form_class(formdata=MultiDict(raw) if posted else None)
+    # Nothing filled in on this page and nothing wrong: its questions come drawn already.
+    blank = not problems and not any(raw.get(name) for name in form_class.slot_names)
+    form = (controls_form(form_class) if blank else form_class)(
+        formdata=MultiDict(raw) if posted else None
+    )
     form.gm_page.data = str(page)
     form.gm_state.data = state.dumps()
     form.gm_lang.data = lang
-    block_errors = _place_problems(instrument, form, raw, problems)
+    block_errors = [] if blank else _place_problems(instrument, form, raw, problems)
     pages = survey_pages(instrument)
     context = {
         "form": form,
@@ -297,15 +304,34 @@ def render_page(
         "action": survey.action,
         "token": survey.token,
         "carried": carried_answers(raw, form.slot_names),
-        "summary": _summary(form, block_errors),
+        "summary": [] if blank else _summary(form, block_errors),
         "block_errors": block_errors,
         "notice": notice,
         "posted": posted,
         "last": page == len(pages) - 1,
         "languages": instrument.languages,
         "allocation_spent": _allocation_spent(form, raw),
+        "questions_html": blank_questions(form_class, lang) if blank else None,
     }
     return render_template("respond/page.html", **context), status
+
+
+@functools.lru_cache(maxsize=512)
+def blank_questions(form_class: type[ResponseForm], lang: str) -> Markup:
+    """The questions of a page with nothing filled in and no problems, drawn once per page and
+    language (the form class is both): the same HTML for everyone who first reaches the page,
+    and drawing its radios is most of what a page view costs. Autoescaped like the live path."""
+    form = form_class(formdata=None, meta={"csrf": False})
+    spent = 0 if form.page.allocation_total is not None else None
+    html = render_template(
+        "respond/_questions.html",
+        form=form,
+        page=form.page,
+        lang=lang,
+        block_errors=[],
+        allocation_spent=spent,
+    )
+    return Markup(html)  # noqa: S704 - rendered by Jinja with autoescape, not built from input
 
 
 def _place_problems(
