@@ -236,7 +236,10 @@ def test_erasure_removes_the_respondent_and_keeps_the_aggregates_right(
     assert response_count(app_engine) == 6
     reply = post_form(client, page, f"{page}/erase", {"reference": link, "confirm": "y"})
     assert reply.status_code == 303
-    assert "recorded in the audit log" in text_of(client.get(reply.headers["Location"]))
+    shown = client.get(reply.headers["Location"])
+    assert "recorded in the audit log" in text_of(shown)
+    log = shown.get_data(as_text=True).split("Erasures recorded in the audit log")[1]
+    log = " ".join(log.split("</table>")[0].split())
     assert response_count(app_engine) == 5
     with read_session(app_engine) as session:
         assert (
@@ -257,6 +260,7 @@ def test_erasure_removes_the_respondent_and_keeps_the_aggregates_right(
         assert entry.detail["responses"] == 1
         assert erased not in str(entry.detail)
         assert entry.actor.startswith("user:")
+        assert f'<td class="num">{entry.detail["invitation_id"]}</td><td class="num">1</td>' in log
         assert (
             session.scalar(
                 select(func.count()).select_from(AggregateCell).where(AggregateCell.stale)

@@ -17,9 +17,10 @@ from wtforms import SelectChoice
 
 from surveys import taxonomy
 from surveys.db import write_session
+from surveys.erasure import ACTION as ERASE_ACTION
 from surveys.errors import ImportRowsError, NotFoundError, RowProblem, SurveysError
 from surveys.models import Access, Campaign, Response
-from surveys.services import campaigns, instruments, invitations
+from surveys.services import audit, campaigns, instruments, invitations
 from webapp.database import get_engine, get_session, release_session
 from webapp.studio.blueprint import bp
 from webapp.studio.fielding import fielding
@@ -140,6 +141,9 @@ def campaign_page(
         state=campaign.state(),
         instrument=instrument,
         fielding=fielding(get_session(), campaign.id),
+        erasures=audit.entries(
+            get_session(), action=ERASE_ACTION, subject=f"campaign:{campaign.key}", limit=20
+        ),
         forms=chosen,
         problems=problems or {},
         refusals=refusals or {},
