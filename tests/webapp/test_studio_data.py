@@ -334,3 +334,22 @@ def test_data_actions_refuse_other_roles(
         assert reply.status_code == (403 if role else 303), fmt
         assert b"rel_a" not in reply.data
     assert response_count(app_engine) == 1
+
+
+def test_exports_of_a_campaign_without_responses_read_back_empty(
+    app: Flask, app_engine: Engine, spring: str, tmp_path: Path
+) -> None:
+    client = signed_in(app, app_engine)
+    page = f"/studio/campaigns/{spring}"
+    header = client.get(f"{page}/export.csv").data.decode("utf-8").splitlines()
+    assert len(header) == 1
+    assert header[0].startswith("response_id,submitted_at,segment,stage,channel,rel_a__")
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"{page}/export.xlsx").data))
+    rows = list(book["responses"].iter_rows(values_only=True))
+    assert [list(row) for row in rows] == [header[0].split(",")]
+    path = tmp_path / "empty.sav"
+    path.write_bytes(client.get(f"{page}/export.sav").data)
+    frame, meta = pyreadstat.read_sav(str(path))
+    assert len(frame) == 0
+    assert list(frame.columns) == header[0].split(",")
+    assert meta.column_names_to_labels["overall"] == "Overall satisfaction"

@@ -254,3 +254,14 @@ def test_instrument_pages_refuse_other_roles(
         assert reply.status_code == 403
     with read_session(app_engine) as session:
         assert session.scalar(select(func.count()).select_from(InstrumentVersion)) == 0
+
+
+def test_the_preview_prints_instrument_text_as_text(app: Flask, app_engine: Engine) -> None:
+    """S1/S4: markup and template syntax in a question are shown literally."""
+    hostile = "<script>alert(1)</script> {{ 7*7 }} {% raw %}"
+    add_campaign(app_engine, mixed_instrument(hostile), "spring")
+    client = signed_in(app, app_engine)
+    for url in ("/studio/instruments/mixed/1/preview", "/studio/instruments/mixed/1"):
+        page = client.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in page, url
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; {{ 7*7 }} {% raw %}" in page, url
