@@ -10,7 +10,7 @@ dashboard and the PDF all render. ``methods.md`` defines each number.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -371,6 +371,12 @@ def _unique(entries: Sequence[Suppressed]) -> tuple[Suppressed, ...]:
     return tuple(seen)
 
 
+def _mean_or_none(values: Iterable[float | None]) -> float | None:
+    """The plain mean of the values that are not None (None when there are none)."""
+    present = [value for value in values if value is not None]
+    return math.fsum(present) / len(present) if present else None
+
+
 def _score_item_slot(instrument: Instrument, score: Score) -> str | None:
     item = instrument.score_item(score)
     if item is None and score is Score.NPS:
@@ -400,7 +406,7 @@ class _Context:
     # Groups -----------------------------------------------------------------------------------
     def group(self, key: GroupKey, cell: CellStats) -> GroupResult:
         items = self.items(key, cell)
-        dimensions = self.dimensions(key, cell)
+        dimensions = self.dimensions(key, cell, items)
         candidates = self.candidates(items, dimensions)
         return GroupResult(
             group=key,
@@ -458,21 +464,28 @@ class _Context:
         adjusted = adjust_pvalues([row.gap.p for row in rows], self.correction)
         return tuple(replace(row, p_adjusted=p) for row, p in zip(rows, adjusted, strict=True))
 
-    def dimensions(self, key: GroupKey, cell: CellStats) -> tuple[DimensionGap, ...]:
+    def dimensions(
+        self, key: GroupKey, cell: CellStats, items: Sequence[ItemGap]
+    ) -> tuple[DimensionGap, ...]:
         rows = []
         hide = self.suppression.hides
         for block in self.layout.dimensions:
             counts = cell.dimension_gaps(block.dimension)
             n = counts.n
-            weight = weighted = None
+            weight = weighted = importance = None
             weight_n = weighted_n = 0
             if block.dimension in self.layout.allocation:
                 weight_n, points = cell.allocation(block.dimension)
                 weighted_n, weighted_sum = cell.weighted_gap(block.dimension)
                 if not hide(weight_n):
                     weight = importance_weight(weight_n, points, self.layout.allocation_total)
+                    importance = points / weight_n
                 if not hide(weighted_n):
                     weighted = weighted_gap(weighted_n, weighted_sum)
+            else:
+                importance = _mean_or_none(
+                    row.importance_mean for row in items if row.dimension == block.dimension
+                )
             if self.suppression.check(n, key, dimension=block.dimension):
                 e_mean, p_mean = cell.dimension_means(block.dimension)
                 estimate = gaps.gap_estimate(counts, alpha=self.alpha)
@@ -488,6 +501,7 @@ class _Context:
                         weight_n,
                         weighted,
                         weighted_n,
+                        importance_mean=importance,
                     )
                 )
             else:

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
+from analysis.distributions import normal_sf, t_quantile, t_sf
 from analysis.results import GapEstimate
 from analysis.sufficient import Moments, ValueCounts
 
@@ -87,7 +87,7 @@ def wilcoxon_signed_rank(counts: ValueCounts) -> SignedRank:
     z = (difference - 0.5 * math.copysign(1.0, difference) * (difference != 0)) / math.sqrt(
         variance
     )
-    return SignedRank(n, v, z, float(min(1.0, 2 * stats.norm.sf(abs(z)))))
+    return SignedRank(n, v, z, min(1.0, 2 * normal_sf(abs(z))))
 
 
 def t_interval(moments: Moments, *, alpha: float = 0.05, mu: float = 0.0) -> TInterval:
@@ -108,8 +108,8 @@ def t_interval(moments: Moments, *, alpha: float = 0.05, mu: float = 0.0) -> TIn
         return TInterval(n, mean, 0.0, 0.0, None, None, None, df, None, (CONSTANT,))
     se = sd / math.sqrt(n)
     t = (mean - mu) / se
-    half = float(stats.t.ppf(1 - alpha / 2, df)) * se
-    p = float(2 * stats.t.sf(abs(t), df))
+    half = t_quantile(1 - alpha / 2, df) * se
+    p = 2 * t_sf(abs(t), df)
     return TInterval(n, mean, sd, se, mean - half, mean + half, t, df, p)
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
 
+from analysis.distributions import f_quantile
 from analysis.results import ItemReliability, Reliability
 from analysis.sufficient import CrossProducts
 
@@ -34,8 +34,8 @@ def feldt_interval(alpha: float, n: int, k: int, *, level: float = 0.05) -> tupl
     """Feldt's interval ``[1 − (1−α) F_{1−level/2}, 1 − (1−α) F_{level/2}]`` with
     ``(n − 1, (n − 1)(k − 1))`` df (as pingouin ``cronbach_alpha``)."""
     df1, df2 = n - 1, (n - 1) * (k - 1)
-    low = 1 - (1 - alpha) * float(stats.f.ppf(1 - level / 2, df1, df2))
-    high = 1 - (1 - alpha) * float(stats.f.ppf(level / 2, df1, df2))
+    low = 1 - (1 - alpha) * f_quantile(1 - level / 2, df1, df2)
+    high = 1 - (1 - alpha) * f_quantile(level / 2, df1, df2)
     return low, high
 
 

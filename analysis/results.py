@@ -103,7 +103,8 @@ class ItemGap:
 @dataclass(frozen=True, slots=True)
 class DimensionGap:
     """One dimension in one group: the respondent dimension gaps, their means, the importance
-    weight and the weighted gap (methods.md, "Importance weights")."""
+    weight and the weighted gap (methods.md, "Importance weights"). ``importance_mean`` is the
+    mean allocated points, or else the mean of its items' importance means."""
 
     dimension: str
     n: int
@@ -116,6 +117,7 @@ class DimensionGap:
     weighted_gap: float | None
     weighted_gap_n: int
     suppressed: bool = False
+    importance_mean: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -123,6 +125,7 @@ class DimensionGap:
             "n": self.n,
             "expectation_mean": self.expectation_mean,
             "perception_mean": self.perception_mean,
+            "importance_mean": self.importance_mean,
             **self.gap.fields(),
             "p_adjusted": self.p_adjusted,
             "weight": self.weight,

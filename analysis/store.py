@@ -44,6 +44,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -594,14 +595,14 @@ def _frame(
         found = table.rows_of(source.key)
         if found is None:
             continue
-        rows, mask = found
-        na = (table.column("na_mask")[mask].astype(np.int64) & source.bit) != 0
+        rows, picked = found
+        na = (table.column("na_mask")[picked].astype(np.int64) & source.bit) != 0
         if source.choice:
             positions = {key: float(i) for i, key in enumerate(source.choice)}
-            raw = table.column("text")[mask]
+            raw = table.column("text")[picked]
             column = np.array([positions.get(value, np.nan) for value in raw], dtype=float)
         else:
-            column = table.column(source.column)[mask]
+            column = table.column(source.column)[picked]
             if source.reverse_total is not None:
                 column = source.reverse_total - column
         values[rows, j] = np.where(na, np.nan, column)
@@ -624,30 +625,47 @@ def _frame(
 
 
 class _AnswerColumns:
-    """Answer rows as columns, with each row's position among the responses."""
+    """Answer rows as columns, with each row's position among the responses.
+
+    Each column becomes a numpy array when first asked for (``None`` becomes NaN), taken from
+    the row tuples with ``itemgetter``: a batch holds hundreds of thousands of rows, and a
+    DataFrame built from the tuples (or ``zip(*rows)``) costs several times as much.
+    """
 
     def __init__(
         self, rows: Sequence[tuple[Any, ...]], ids: np.ndarray, names: tuple[str, ...]
     ) -> None:
-        self.table = pd.DataFrame(rows, columns=list(names))
-        self.position = np.searchsorted(ids, self.table["response_id"].to_numpy(np.int64))
-        codes, uniques = pd.factorize(self.table["item"])
-        self.codes = codes
+        self.rows = rows
+        self.names = names
+        response_ids = np.fromiter(map(itemgetter(0), rows), dtype=np.int64, count=len(rows))
+        self.position = np.searchsorted(ids, response_ids)
+        codes, uniques = pd.factorize(np.array(self._values("item"), dtype=object))
+        # The rows of each item, by one stable sort rather than a mask per item.
+        self.order = np.argsort(codes, kind="stable")
+        self.bounds = np.concatenate(([0], np.cumsum(np.bincount(codes, minlength=len(uniques)))))
         self.code_of = {str(item): i for i, item in enumerate(uniques)}
         self.cache: dict[str, np.ndarray] = {}
 
+    def _values(self, name: str) -> list[Any]:
+        return list(map(itemgetter(self.names.index(name)), self.rows))
+
     def column(self, name: str) -> np.ndarray:
         if name not in self.cache:
-            dtype = object if name == "text" else float
-            self.cache[name] = self.table[name].to_numpy(dtype=dtype, na_value=np.nan)
+            if name == "text":
+                values = np.array(self._values(name), dtype=object)
+                values[values == None] = np.nan  # noqa: E711 - elementwise on an object array
+            else:
+                values = np.array(self._values(name), dtype=float)
+            self.cache[name] = values
         return self.cache[name]
 
     def rows_of(self, key: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(positions among the responses, indices into the columns) of ``key``'s rows."""
         code = self.code_of.get(key)
         if code is None:
             return None
-        mask = self.codes == code
-        return self.position[mask], mask
+        rows = self.order[self.bounds[code] : self.bounds[code + 1]]
+        return self.position[rows], rows
 
 
 def _timestamps(values: Sequence[Any]) -> pd.Series:

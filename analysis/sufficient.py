@@ -579,25 +579,34 @@ class CellStats:
             if empty or na:
                 missing[slot] = [empty, na]
         blob["missing"] = missing
+        # Labels are precomputed per layout and numbers leave numpy through ``tolist()``: an
+        # incremental refresh writes dozens of blobs, and per-element numpy scalars cost.
+        labels = _json_labels(layout)
         pairs = {}
-        for pair in layout.pairs:
-            joint = self.pair_counts(pair.item)
-            labels = [""] + [str(v) for v in range(pair.low, pair.high + 1)]
-            nonzero = np.argwhere(joint)
-            pairs[pair.item] = {f"{labels[e]}:{labels[p]}": int(joint[e, p]) for e, p in nonzero}
+        for pair, keys in zip(layout.pairs, labels.pairs, strict=True):
+            counts = self.ints[pair.offset : pair.offset + pair.size]
+            nonzero = np.flatnonzero(counts)
+            pairs[pair.item] = dict(
+                zip([keys[i] for i in nonzero.tolist()], counts[nonzero].tolist(), strict=True)
+            )
         blob["pairs"] = pairs
         values = {}
-        for single in layout.singles:
+        for single, keys in zip(layout.singles, labels.singles, strict=True):
             counts = self.ints[single.offset : single.offset + single.size]
-            labels = single.labels or tuple(str(v) for v in range(single.low, single.high + 1))
-            values[single.slot] = {labels[i]: int(counts[i]) for i in np.flatnonzero(counts)}
+            nonzero = np.flatnonzero(counts)
+            values[single.slot] = dict(
+                zip([keys[i] for i in nonzero.tolist()], counts[nonzero].tolist(), strict=True)
+            )
         blob["values"] = values
         dimensions = {}
-        for dim in layout.dimensions:
+        for dim, keys in zip(layout.dimensions, labels.dimensions, strict=True):
             counts = self.ints[dim.offset : dim.offset + len(dim.grid)]
+            nonzero = np.flatnonzero(counts)
             at = dim.float_offset
             dimensions[dim.dimension] = {
-                "gaps": {str(dim.grid[i]): int(counts[i]) for i in np.flatnonzero(counts)},
+                "gaps": dict(
+                    zip([keys[i] for i in nonzero.tolist()], counts[nonzero].tolist(), strict=True)
+                ),
                 "expectation_sum": float(self.floats[at + 1]),
                 "perception_sum": float(self.floats[at + 2]),
             }
@@ -617,12 +626,13 @@ class CellStats:
         blob["allocation"] = allocation
         reliability = {}
         for block in layout.reliability:
-            cross = self.cross_products(block.dimension, block.measure.value)
+            k = len(block.items)
+            data = self.ints[block.offset : block.offset + block.size]
             reliability[f"{block.dimension}/{block.measure.value}"] = {
                 "items": list(block.items),
-                "n": cross.n,
-                "sums": [int(v) for v in cross.sums],
-                "cross": [[int(v) for v in row] for row in cross.cross],
+                "n": int(data[0]),
+                "sums": data[1 : 1 + k].tolist(),
+                "cross": data[1 + k :].reshape(k, k).tolist(),
             }
         blob["reliability"] = reliability
         overall, weighted = self.overall_gap(), self.weighted_overall_gap()
@@ -645,6 +655,36 @@ class CellStats:
             raise
         except (KeyError, ValueError, TypeError, IndexError, ZeroDivisionError) as error:
             raise AnalysisError(f"cell statistics blob is malformed: {error!r}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class _JsonLabels:
+    """The JSON key of every count position of a layout's pair, value and dimension blocks."""
+
+    pairs: tuple[tuple[str, ...], ...]
+    singles: tuple[tuple[str, ...], ...]
+    dimensions: tuple[tuple[str, ...], ...]
+
+
+def _json_labels(layout: CellLayout) -> _JsonLabels:
+    """The labels of ``layout``, built once and kept with the layout's lookup tables."""
+    labels = layout._by_name.get("json_labels")
+    if labels is None:
+        labels = layout._by_name["json_labels"] = _build_json_labels(layout)
+    return labels  # type: ignore[no-any-return]
+
+
+def _build_json_labels(layout: CellLayout) -> _JsonLabels:
+    pairs = []
+    for pair in layout.pairs:
+        levels = [""] + [str(v) for v in range(pair.low, pair.high + 1)]
+        pairs.append(tuple(f"{e}:{p}" for e in levels for p in levels))
+    singles = tuple(
+        single.labels or tuple(str(v) for v in range(single.low, single.high + 1))
+        for single in layout.singles
+    )
+    dimensions = tuple(tuple(str(value) for value in dim.grid) for dim in layout.dimensions)
+    return _JsonLabels(tuple(pairs), singles, dimensions)
 
 
 def _from_json(blob: Mapping[str, Any], layout: CellLayout) -> CellStats:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import math
 
-from scipy import stats
-
+from analysis.distributions import normal_sf, t_sf
 from analysis.results import AnalysisError
 
 MET = "met"
@@ -39,14 +38,14 @@ def one_sided_p_t(mean: float, se: float, df: int, threshold: float) -> float | 
     alternative = "greater" or "less")``)."""
     if se <= 0:
         return None
-    return float(stats.t.sf(abs(mean - threshold) / se, df))
+    return t_sf(abs(mean - threshold) / se, df)
 
 
 def one_sided_p_z(value: float, se: float, threshold: float) -> float | None:
     """One-sided p of a normal (Wald) test in the direction of the estimate (NPS)."""
     if se <= 0:
         return None
-    return float(stats.norm.sf(abs(value - threshold) / se))
+    return normal_sf(abs(value - threshold) / se)
 
 
 def one_sided_p_share(successes: int, n: int, threshold: float) -> float | None:
@@ -56,4 +55,4 @@ def one_sided_p_share(successes: int, n: int, threshold: float) -> float | None:
     if n == 0 or not 0 < threshold < 1:
         return None
     se = math.sqrt(threshold * (1 - threshold) / n)
-    return float(stats.norm.sf(abs(successes / n - threshold) / se))
+    return normal_sf(abs(successes / n - threshold) / se)

@@ -11,8 +11,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import stats
-
+from analysis.distributions import t_sf
 from analysis.results import AnalysisError
 from analysis.sufficient import Moments
 
@@ -91,7 +90,7 @@ def trend_slope(indices: Sequence[int], series: Sequence[Moments]) -> SlopeFit:
     if se == 0:
         return SlopeFit(n, slope, 0.0, None, df, None, ("the values lie on a line: no test",))
     t = slope / se
-    return SlopeFit(n, slope, se, t, df, float(2 * stats.t.sf(abs(t), df)))
+    return SlopeFit(n, slope, se, t, df, 2 * t_sf(abs(t), df))
 
 
 @dataclass(frozen=True, slots=True)

@@ -129,10 +129,20 @@ def test_not_applicable_answers_are_missing_and_counted_apart(small) -> None:
 
 
 def test_reverse_keyed_item_enters_gaps_and_reliability_recoded(small) -> None:
-    """c3 answered (2, 5) raw is (4, 1) recoded: gap −3."""
+    """c3 answered (2, 5) raw is (4, 1) recoded: gap −3. In the care scale, c3 answered the
+    mirror of c1 and c2 correlates with them positively once recoded."""
     records = people(small, [{"c3__expectation": 2, "c3__perception": 5}] * 5)
     c3 = assess(cells_of(small, records), small).groups[0].items[2]
     assert (c3.item, c3.expectation_mean, c3.perception_mean, c3.gap.mean) == ("c3", 4, 1, -3)
+    rows = []
+    for level in (1, 2, 3, 4, 5, 2, 4, 3):
+        answers = {f"{i}__{m}": level for i in ("c1", "c2") for m in ("expectation", "perception")}
+        answers |= {"c3__expectation": 6 - level, "c3__perception": 6 - level}
+        rows.append(answers)
+    reliability = assess(cells_of(small, people(small, rows)), small).groups[0].reliability
+    care = next(r for r in reliability if (r.dimension, r.measure) == ("care", "perception"))
+    assert care.alpha == pytest.approx(1.0)
+    assert [row.item_total_r for row in care.items] == pytest.approx([1.0, 1.0, 1.0])
 
 
 def test_a_dimension_with_one_item_has_no_alpha(small) -> None:
@@ -148,7 +158,14 @@ def test_a_dimension_with_one_item_has_no_alpha(small) -> None:
         }
         for _ in range(20)
     ]
-    reliability = assess(cells_of(small, people(small, rows)), small).groups[0].reliability
+    group = assess(cells_of(small, people(small, rows)), small).groups[0]
+    o1 = next(row for row in group.items if row.item == "o1")
+    solo = next(row for row in group.dimensions if row.dimension == "solo")
+    assert (solo.n, solo.gap.mean, solo.gap.sd, solo.gap.p) == pytest.approx(
+        (o1.n, o1.gap.mean, o1.gap.sd, o1.gap.p)
+    )
+    assert solo.gap.wilcoxon_p == pytest.approx(o1.gap.wilcoxon_p)
+    reliability = group.reliability
     assert {(r.dimension, r.measure) for r in reliability} == {
         ("care", "expectation"),
         ("care", "perception"),
@@ -273,6 +290,8 @@ def test_priorities_follow_the_weighted_gap(small) -> None:
     assert group.priorities[0].basis == "weighted_gap"
     weights = {d.dimension: d.weight for d in group.dimensions}
     assert weights == pytest.approx({"care": 0.2, "speed": 0.7, "solo": 0.1})
+    importance = {d.dimension: d.importance_mean for d in group.dimensions}
+    assert importance == pytest.approx({"care": 20, "speed": 70, "solo": 10})
     quadrants = {p.key: p.quadrant for p in group.importance_performance}
     assert quadrants == {
         "speed": "concentrate_here",
@@ -312,3 +331,86 @@ def test_alpha_sets_every_interval(small) -> None:
     wide = assess(cells_of(small, records), small, alpha=0.01).groups[0].items[0].gap
     narrow = assess(cells_of(small, records), small, alpha=0.10).groups[0].items[0].gap
     assert wide.ci_low < narrow.ci_low < narrow.ci_high < wide.ci_high
+
+
+PER_ITEM = """
+key: per-item
+version: 1
+title: Importance asked per item
+scales:
+  agree5: {points: 5}
+dimensions:
+  - {key: care, label: Care}
+  - {key: speed, label: Speed}
+items:
+  - {key: c1, dimension: care, text: C1, measures: [expectation, perception, importance],
+     scale: agree5, required: false}
+  - {key: c2, dimension: care, text: C2, measures: [expectation, perception, importance],
+     scale: agree5, required: false}
+  - {key: s1, dimension: speed, text: S1, measures: [expectation, perception], scale: agree5,
+     required: false}
+"""
+
+
+def test_importance_asked_per_item_gives_item_and_dimension_means() -> None:
+    """c1 importance 5 (all 6), c2 importance 2 or 3 (mean 2.5): the dimension shows the mean of
+    its item means, 3.75; speed asks no importance, so null. Items rank by gap × importance."""
+    from surveys.instrument_loader import load_instrument_text
+
+    instrument = load_instrument_text(PER_ITEM, "per-item.yaml")
+    rows = [
+        {
+            "c1__expectation": 5,
+            "c1__perception": 2 + i % 2,
+            "c1__importance": 5,
+            "c2__expectation": 4,
+            "c2__perception": 2 + i % 2,
+            "c2__importance": 2 + i % 2,
+            "s1__expectation": 3,
+            "s1__perception": 3 + i % 2,
+        }
+        for i in range(6)
+    ]
+    group = assess(cells_of(instrument, people(instrument, rows)), instrument).groups[0]
+    items = {row.item: row.importance_mean for row in group.items}
+    assert items == pytest.approx({"c1": 5.0, "c2": 2.5, "s1": None})
+    dimensions = {row.dimension: row.importance_mean for row in group.dimensions}
+    assert dimensions["care"] == pytest.approx(3.75)
+    assert dimensions["speed"] is None
+    document = assess(cells_of(instrument, people(instrument, rows)), instrument).to_json()
+    assert document["groups"][0]["dimensions"][0]["importance_mean"] == pytest.approx(3.75)
+    assert [p.key for p in group.priorities] == ["c1", "c2"]  # −2.5 × 5 before −1.5 × 2.5
+    assert [p.score for p in group.priorities] == pytest.approx([-12.5, -3.75])
+    assert group.priorities[0].basis != "weighted_gap"
+
+
+def test_a_shifted_month_raises_control_chart_signals_on_every_metric(small) -> None:
+    """Eight steady months, then a month where every gap, CSAT and NPS answer drops: the last
+    point of the gap, NPS and share-dissatisfied charts is beyond 3 sigma; the steady ones are
+    not. The slope of the overall gap is negative and significant."""
+    steady = [gap_answers(4, 3) | {"sat": 5, "rec": 9}, gap_answers(4, 4) | {"sat": 4, "rec": 7}]
+    bad = [gap_answers(5, 1) | {"sat": 1, "rec": 0}, gap_answers(5, 2) | {"sat": 2, "rec": 3}]
+    records = []
+    for month in range(1, 10):
+        rows = (bad if month == 9 else steady) * 5
+        records += people(small, rows, when=f"2026-{month:02d}-10T12:00:00+00:00")
+    assessment = assess(cells_of(small, records), small)
+    by_metric: dict[tuple[str, str | None], list] = {}
+    for point in assessment.trends:
+        by_metric.setdefault((point.metric, point.dimension), []).append(point)
+    for metric in [("overall_gap", None), ("dimension_gap", "care"), ("nps", None)]:
+        points = by_metric[metric]
+        assert [p.period for p in points][-1] == "2026-09"
+        assert "beyond_3_sigma" in points[-1].signals, metric
+        assert points[-1].value < points[-1].lcl
+        assert all("beyond_3_sigma" not in p.signals for p in points[:-1]), metric
+    share = by_metric[("share_dissatisfied", None)]
+    assert [p.value for p in share] == [0.0] * 8 + [1.0]
+    assert "beyond_3_sigma" in share[-1].signals
+    assert share[-1].ucl <= 1.0
+    slope = next(s for s in assessment.slopes if s.metric == "overall_gap")
+    assert slope.slope < 0
+    assert slope.p < 0.05
+    document = assessment.to_json()["trends"]
+    assert {"metric", "dimension", "period", "n", "value", "ci_low", "ci_high"} <= set(document[0])
+    assert {"center", "lcl", "ucl", "signals"} <= set(document[0])

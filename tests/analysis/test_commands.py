@@ -127,3 +127,38 @@ def test_a_registered_campaign_source_serves_campaign(responses: Path, monkeypat
     assert seen == [("spring", "autumn")]
     meta = json.loads(result.output)["meta"]
     assert (meta["data_hash"], meta["filters"]) == ("db:42", {"campaigns": ["spring", "autumn"]})
+
+
+def test_options_reach_the_json(responses: Path) -> None:
+    """--min-cell, --alpha, --correction and --by are in meta and act: with a minimum of 75 the
+    segment of 74 respondents is suppressed; 90% intervals are narrower than 95% ones."""
+    base = ["--data", str(responses), "--instrument", str(INSTRUMENT), "--format", "json"]
+    wide = json.loads(run(*base, "--by", "segment,stage").output)
+    narrow = json.loads(
+        run(
+            *base,
+            "--by",
+            "segment",
+            "--min-cell",
+            "75",
+            "--alpha",
+            "0.1",
+            "--correction",
+            "fdr_bh",
+        ).output
+    )
+    meta = narrow["meta"]
+    assert (meta["by"], meta["min_cell"], meta["alpha"], meta["correction"]) == (
+        ["segment"],
+        75,
+        0.1,
+        "fdr_bh",
+    )
+    assert wide["meta"]["by"] == ["segment", "stage"]
+    shown = [g["group"] for g in narrow["groups"]]
+    assert shown == [{}, {"segment": "consumer"}, {"segment": "small_business"}]
+    assert {"group": {"segment": "enterprise"}, "n": 74} in narrow["suppressed"]
+    a95, a90 = wide["groups"][0]["items"][0], narrow["groups"][0]["items"][0]
+    assert a95["gap_mean"] == a90["gap_mean"]
+    assert a95["gap_ci_low"] < a90["gap_ci_low"] < a90["gap_ci_high"] < a95["gap_ci_high"]
+    assert {c["factor"] for c in wide["comparisons"]} == {"segment", "stage"}

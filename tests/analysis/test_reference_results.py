@@ -130,6 +130,14 @@ def test_slope_of_the_overall_gap(reference, result) -> None:
     assert_matches(reference["trend_slope"], slope, "trend_slope")
 
 
+def test_meta_states_the_options_of_the_reference(reference, result) -> None:
+    """The reference's ``meta`` names its options (``by`` as one factor, R as the engine)."""
+    expected = {k: v for k, v in reference["meta"].items() if k != "reference"}
+    expected["by"] = [expected["by"]]
+    assert_matches(expected, result["meta"], "meta")
+    assert reference["meta"]["reference"] == "R stats + psych"
+
+
 def test_nothing_is_suppressed(reference, result) -> None:
     assert result["suppressed"] == reference["suppressed"] == []
 
