@@ -54,7 +54,10 @@ def share(successes: int, n: int, *, alpha: float = 0.05, method: str = WILSON_M
     if n == 0:
         return Estimate(0, None, None, None, method, notes=(NO_RESPONDENTS,))
     low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
-    return Estimate(n, successes / n, float(low), float(high), method)
+    value = successes / n
+    # The interval contains the estimate; at 0 (or n) successes statsmodels' bound is off by
+    # rounding (1.4e-17 for 0 of 18), which would put the estimate outside its own interval.
+    return Estimate(n, value, min(float(low), value), max(float(high), value), method)
 
 
 def top2_count(counts: ValueCounts, *, high: float | None = None) -> int:

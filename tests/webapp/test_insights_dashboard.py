@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -21,9 +22,8 @@ from surveys.models import Role
 from surveys.services.responses import submit_response
 from tests.webapp.test_insights_support import (
     INSTRUMENT,
-    demo,  # noqa: F401 - fixture
     direct,
-    manager,  # noqa: F401 - fixture
+    fill_demo,
     page,
     section,
     signed_in,
@@ -34,6 +34,16 @@ from webapp.insights.params import taxonomy_labels
 from webapp.security import CONTENT_SECURITY_POLICY
 
 URL = f"/insights/?instrument={INSTRUMENT}:1"
+
+
+@pytest.fixture
+def demo(app_engine: Engine) -> Engine:
+    return fill_demo(app_engine)
+
+
+@pytest.fixture
+def manager(app: Flask, demo: Engine) -> FlaskClient:
+    return signed_in(app, demo, Role.MANAGER)
 
 
 def voice_of(engine: Engine) -> Voice:
@@ -77,7 +87,8 @@ def test_the_dashboard_shows_the_assessment_of_the_scope(
     assert "style=" not in html  # the CSP allows no inline style; the SVGs use attributes
     assessment = direct(demo)
     whole = assessment.whole
-    assert whole is not None and whole.n > 100
+    assert whole is not None
+    assert whole.n > 100
     assert f"n = {whole.n:,}" in html
     shown = dimension_rows(html)
     for label, cells in expected_dimensions(demo, assessment).items():
@@ -125,7 +136,8 @@ def test_a_date_range_is_applied_by_the_day(manager: FlaskClient, demo: Engine) 
         date_to=datetime(2026, 2, 20, tzinfo=UTC).date(),
     )
     everyone = direct(demo)
-    assert ranged.whole is not None and everyone.whole is not None
+    assert ranged.whole is not None
+    assert everyone.whole is not None
     assert 0 < ranged.whole.n < everyone.whole.n
     assert f"n = {ranged.whole.n:,}" in html
     for label, cells in expected_dimensions(demo, ranged).items():
@@ -174,7 +186,8 @@ def test_the_weakest_areas_comments_are_shown_escaped(manager: FlaskClient, demo
     )
     html = section(page(manager, URL), "comments")
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
-    assert "<script" not in html and "<b>" not in html
+    assert "<script" not in html
+    assert "<b>" not in html
     assert html.count("<blockquote>") >= 2
 
 

@@ -9,7 +9,6 @@ from datetime import date
 from html import unescape
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -30,22 +29,17 @@ RESPONSES = 500
 INSTRUMENT = "service-quality"
 
 
-@pytest.fixture
-def demo(app: Flask, app_engine: Engine) -> Engine:
-    """The app's database with the demo's campaigns and synthetic responses."""
-    populate_demo(app_engine, responses=RESPONSES, seed=11, today=TODAY)
-    return app_engine
+def fill_demo(engine: Engine) -> Engine:
+    """The database with the demo's campaigns and synthetic responses (each test module's
+    ``demo`` fixture)."""
+    populate_demo(engine, responses=RESPONSES, seed=11, today=TODAY)
+    return engine
 
 
 def signed_in(app: Flask, engine: Engine, role: Role) -> FlaskClient:
     client = app.test_client()
     assert login(client, add_account(engine, role)).status_code == 303
     return client
-
-
-@pytest.fixture
-def manager(app: Flask, demo: Engine) -> FlaskClient:
-    return signed_in(app, demo, Role.MANAGER)
 
 
 def version_id(engine: Engine, key: str = INSTRUMENT) -> int:

@@ -7,19 +7,20 @@ from collections.abc import Mapping, Sequence
 
 from flask_wtf import FlaskForm
 from wtforms import FloatField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from surveys.services.targets import KEY_LENGTH, LABEL_LENGTH, PREFIX
 
-METRICS = (
-    ("dimension_gap", "Dimension gap (perception − expectation)"),
-    ("item_gap", "Item gap (perception − expectation)"),
-    ("csat_top2", "CSAT top-2-box share (0 to 1)"),
-    ("nps", "NPS (−100 to 100)"),
-    ("ces_mean", "CES mean"),
-    ("rating_mean", "Mean rating"),
-)
-DIRECTIONS = (("at_least", "At least"), ("at_most", "At most"))
+METRICS = [
+    SelectChoice("dimension_gap", "Dimension gap (perception − expectation)"),
+    SelectChoice("item_gap", "Item gap (perception − expectation)"),
+    SelectChoice("csat_top2", "CSAT top-2-box share (0 to 1)"),
+    SelectChoice("nps", "NPS (−100 to 100)"),
+    SelectChoice("ces_mean", "CES mean"),
+    SelectChoice("rating_mean", "Mean rating"),
+]
+DIRECTIONS = [SelectChoice("at_least", "At least"), SelectChoice("at_most", "At most")]
 
 
 class TargetForm(FlaskForm):
@@ -51,10 +52,13 @@ class TargetForm(FlaskForm):
         items = sorted(
             {key for metric, keys in subjects.items() if metric != "dimension_gap" for key in keys}
         )
-        self.subject.choices = {
-            "": [("", "None (the metric's own item)")],
-            "Dimensions": [(key, key) for key in dimensions],
-            "Items": [(key, key) for key in items],
-        }
+        self.subject.choices = [
+            SelectChoice("", "None (the metric's own item)"),
+            *(SelectChoice(key, key, optgroup="Dimensions") for key in dimensions),
+            *(SelectChoice(key, key, optgroup="Items") for key in items),
+        ]
         for axis in ("segment", "stage", "channel"):
-            getattr(self, axis).choices = [("", f"Every {axis}"), *terms.get(axis, ())]
+            getattr(self, axis).choices = [
+                SelectChoice("", f"Every {axis}"),
+                *(SelectChoice(value, label) for value, label in terms.get(axis, ())),
+            ]

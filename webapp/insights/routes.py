@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -155,9 +156,7 @@ def start_report() -> ResponseReturnValue:
 @bp.get("/reports/<job_id>")
 def report(job_id: str) -> ResponseReturnValue:
     """The wait page: refreshes itself while the PDF renders, then links to it."""
-    job = _own_job(job_id)
-    status = 200 if job.state != "failed" else 500
-    return render_template("insights/report.html", job=job), status
+    return render_template("insights/report.html", job=_own_job(job_id))
 
 
 @bp.get("/reports/<job_id>/pdf")
@@ -166,7 +165,7 @@ def report_pdf(job_id: str) -> ResponseReturnValue:
     if job.state != "done":
         return redirect(url_for("insights.report", job_id=job.id), 303)
     return send_file(
-        report_jobs().pdf(job),
+        io.BytesIO(report_jobs().pdf(job).read_bytes()),  # a few hundred KB; no open file left
         mimetype="application/pdf",
         as_attachment=True,
         download_name=job.filename,
