@@ -31,7 +31,7 @@ from tests.browser.conftest import (
 )
 
 if TYPE_CHECKING:
-    from playwright.sync_api import BrowserContext, Page
+    from playwright.sync_api import BrowserContext, Locator, Page
 
 pytestmark = pytest.mark.browser
 expect = pytest.importorskip("playwright.sync_api", reason=PLAYWRIGHT_MISSING).expect
@@ -43,9 +43,14 @@ STAGE = "after_sales"
 PDF_WAIT_MS = 90_000
 
 
+def about(page: Page) -> Locator:
+    """The dashboard's "About these numbers" region (title, n, periods, the PDF button)."""
+    return page.get_by_role("region", name="About these numbers")
+
+
 def respondents_shown(page: Page) -> int:
     """The scope's respondent count as the dashboard prints it (``n = 1,234 respondents``)."""
-    text = page.locator(".about").inner_text()
+    text = about(page).inner_text()
     match = re.search(r"n = ([\d,]+)", text)
     assert match, f"no respondent count in {text!r}"
     return int(match.group(1).replace(",", ""))
@@ -98,7 +103,7 @@ def test_a_manager_filters_shares_and_downloads_the_pdf(
 
     page.get_by_label("Instrument (version)").select_option(f"{INSTRUMENT}:1")
     submit(page, "Show")
-    expect(page.locator(".about")).to_be_visible()
+    expect(about(page)).to_be_visible()
     everyone = respondents_shown(page)
     assert everyone == responses_in_scope(live_server)
     charts_are_drawn(page)

@@ -105,10 +105,10 @@ def test_a_researcher_uploads_fields_and_invites(
     screenshot(page, "studio-campaign-new")  # axe: the crawl in test_accessibility
     campaign_key = f"{key}-invited"
     page.get_by_label("Key (the survey link is /s/KEY)").fill(campaign_key)
-    page.get_by_label("Name").fill("Browser test campaign")
+    page.get_by_label("Name", exact=True).fill("Browser test campaign")
     page.get_by_label("Instrument version").select_option(f"{key}:1")
-    page.get_by_label("Stage").select_option("after_sales")
-    page.get_by_label("Channel").select_option("email")
+    page.get_by_label("Stage", exact=True).select_option("after_sales")
+    page.get_by_label("Channel", exact=True).select_option("email")
     page.get_by_label("Personal invitations only").check()
     submit(page, "Create the campaign")
     expect(page).to_have_url(f"{live_server.url}/studio/campaigns/{campaign_key}")
