@@ -95,8 +95,11 @@ class Figures:
     baseline_s: float = 0.0
     baseline_rss_mb: float = 0.0
     baseline_imports_mb: float = 0.0
+    warm_cpu_s: float = 0.0
     incremental_store_s: float = 0.0
     incremental_s: float = 0.0
+    incremental_cpu_s: float = 0.0
+    load: tuple[float, ...] = ()
     after_update_s: float = 0.0
     max_difference: float = 0.0
 
@@ -132,10 +135,13 @@ def _run(args: argparse.Namespace) -> int:
         DECODED.clear()
         figures.cold_s, result = _timed(lambda: _assessment(engine, version_id, instrument))
         _assessment(engine, version_id, instrument)  # warm-up
+        cpu = time.process_time()
         runs = [
             _timed(lambda: _assessment(engine, version_id, instrument))[0]
             for _ in range(args.repeats)
         ]
+        figures.warm_cpu_s = (time.process_time() - cpu) / args.repeats
+        figures.load = os.getloadavg()
         figures.warm_s = statistics.median(runs)
         print(f"(a) cold {figures.cold_s:.3f} s, warm {figures.warm_s:.3f} s", flush=True)
 
@@ -153,9 +159,11 @@ def _run(args: argparse.Namespace) -> int:
         started = time.perf_counter()
         _store(engine, instrument, args.incremental, args.seed + 1, last_month, 1)
         figures.incremental_store_s = time.perf_counter() - started
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         update = refresh_aggregates(engine, instrument_version_id=version_id)
         figures.incremental_s = time.perf_counter() - started
+        figures.incremental_cpu_s = time.process_time() - cpu
+        figures.load += os.getloadavg()
         if update.responses != args.incremental:
             raise RuntimeError(f"the refresh folded {update.responses}, not {args.incremental}")
         figures.after_update_s, _ = _timed(lambda: _assessment(engine, version_id, instrument))
@@ -410,6 +418,12 @@ def _report(f: Figures, args: argparse.Namespace) -> str:
         f"Gapmeter assessment benchmark: {f.responses:,} responses, {f.answers:,} answer rows, "
         f"by {' × '.join(BY)}",
         f"machine: {machine()}",
+        "load average (1, 5, 15 min) at (a) warm: "
+        + ", ".join(f"{x:.2f}" for x in f.load[:3])
+        + "; at (c): "
+        + ", ".join(f"{x:.2f}" for x in f.load[3:]),
+        f"CPU time of this process: (a) warm {f.warm_cpu_s:.3f} s per run, "
+        f"(c) {f.incremental_cpu_s:.3f} s",
         f"{'step':<{width}}  {'time':>11}  {'peak RSS':>11}",
         *(f"{name:<{width}}  {time_:>11}  {rss:>11}" for name, time_, rss in rows),
         f"speed-up (b)/(a): {speedup:.1f}x (goal >= {GOAL_SPEEDUP:.0f}x: "
