@@ -67,10 +67,10 @@ def latest_response(live_server: LiveServer, campaign_key: str) -> Response | No
 
 
 @pytest.mark.parametrize(
-    ("device", "viewport", "javascript", "campaign_index"),
+    ("device", "viewport", "javascript", "link"),
     [
-        pytest.param("phone", PHONE, True, 0, id="phone-javascript"),
-        pytest.param("desktop", DESKTOP, False, 1, id="desktop-no-javascript"),
+        pytest.param("phone", PHONE, True, "open", id="phone-javascript-open-link"),
+        pytest.param("desktop", DESKTOP, False, "invitation", id="desktop-no-javascript-invited"),
     ],
 )
 def test_a_customer_answers_every_page_and_is_thanked(
@@ -79,24 +79,32 @@ def test_a_customer_answers_every_page_and_is_thanked(
     device: str,
     viewport: dict[str, int],
     javascript: bool,
-    campaign_index: int,
+    link: str,
 ) -> None:
     """Can a customer answer all pages of the survey by clicking, recover from a missed
-    question without losing answers, and have exactly their answers stored?"""
-    key = live_server.campaign("service-quality", campaign_index)
+    question without losing answers, and have exactly their answers stored? One comes by an
+    open link, one by a personal invitation (which then cannot be used again)."""
+    if link == "open":
+        key = live_server.campaign("service-quality", 0)
+        address = f"/s/{key}"
+    else:
+        key = str(live_server.demo.invitation_campaign)
+        address = live_server.demo.invitation_links[0]
     before = latest_response(live_server, key)
     phone = device == "phone"  # a touch device that honours the viewport meta tag
     context = new_context(
         viewport=viewport, java_script_enabled=javascript, is_mobile=phone, has_touch=phone
     )
     page = context.new_page()
-    page.goto(f"/s/{key}")
+    page.goto(address)
+    if link == "invitation":  # the token leaves the address bar at once
+        expect(page).to_have_url(f"{live_server.url}/i/")
     expect(page.locator("h1")).to_be_visible()
     assert page.evaluate("window.innerWidth") == viewport["width"]
 
     given: dict[str, str] = {}
     pages_seen: list[tuple[int, int]] = []
-    turn = campaign_index
+    turn = 0 if phone else 1
     while True:
         number, total = page_number(page)
         pages_seen.append((number, total))
@@ -131,6 +139,12 @@ def test_a_customer_answers_every_page_and_is_thanked(
     assert stored.source == "web"
     assert stored.language == "en"
     assert answers_from_rows(SURVEY, stored.answers) == parse_answers(SURVEY, given)
+    if link == "invitation":
+        assert stored.invitation_id is not None
+        again = page.goto(address)
+        assert again is not None
+        assert again.status == 409, "a used invitation opened the survey again"
+        screenshot(page, f"survey-{device}-invitation-used")
 
 
 def _no_sideways_scroll(page: Page) -> None:
