@@ -2,9 +2,10 @@
 respondents' comments (with each respondent's dimension gaps) and the answer distributions of
 the score items.
 
-Both sources give the same shapes: ``comments_from_table`` reads a response table
-(``surveys.response_table``), ``comments_from_database`` the stored responses of campaigns
-(``analysis.store.frame_from_database`` for the gaps, one select for the texts), and
+Both sources give the same shapes, through ``comments.comments_from_records``:
+``comments_from_table`` reads a response table (``surveys.response_table``),
+``comments_from_database`` the stored responses of campaigns (``analysis.scope.scope_comments``,
+which the web app's report uses too), and
 ``distributions_from_cells`` sums the assessment's own cells, so the counts shown are those the
 scores were computed from.
 """
@@ -15,12 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.report.comments import (
-    DEFAULT_POLICY,
-    Comment,
-    comments_from_frame,
-    comments_from_records,
-)
+from analysis.report.comments import DEFAULT_POLICY, Comment, comments_from_records
 from analysis.sufficient import CellKey, CellLayout, CellStats, sum_cells
 from surveys.instrument import Instrument, Measure
 
@@ -71,46 +67,24 @@ def comments_from_database(
     *,
     limit: int = DEFAULT_POLICY.max_input,
 ) -> list[Comment]:
-    """The free-text answers of the stored responses of ``campaign_keys`` (in response order, at
-    most ``limit``: the comment rule reads no more), each with the respondent's dimension gaps,
-    segment, stage and channel. ``instrument`` is the one the campaigns field."""
+    """The free-text answers of the stored responses of ``campaign_keys`` (the first ``limit``
+    respondents with one, in response order: the comment rule reads no more), each with the
+    respondent's dimension gaps, segment, stage and channel: ``analysis.scope.scope_comments``
+    of the campaigns' scope. ``instrument`` is the one the campaigns field."""
     from sqlalchemy import select
 
-    from analysis.store import frame_from_database
-    from surveys.models import Answer, Campaign, Response
+    from analysis.scope import Scope, scope_comments
+    from surveys.models import Campaign
 
-    text_items = [item.key for item in instrument.items_with(Measure.TEXT)]
-    if not text_items or not campaign_keys or limit <= 0:
+    if not campaign_keys or limit <= 0:
         return []
-    campaigns = select(Campaign.id).where(Campaign.key.in_(list(campaign_keys)))
-    with engine.connect() as connection, connection.begin():
-        rows = connection.execute(
-            select(Response.id, Response.uid, Answer.text)
-            .join(Response, Response.id == Answer.response_id)
-            .where(
-                Response.campaign_id.in_(campaigns),
-                Answer.item.in_(text_items),
-                Answer.text.is_not(None),
-                Answer.text != "",
+    with engine.connect() as connection:
+        versions = set(
+            connection.scalars(
+                select(Campaign.instrument_id).where(Campaign.key.in_(list(campaign_keys)))
             )
-            .order_by(Response.id, Answer.item)
-            .limit(limit)
-        ).all()
-        if not rows:
-            return []
-        ids = sorted({row.id for row in rows})
-        frame = frame_from_database(
-            connection,
-            instrument,
-            [
-                Response.campaign_id.in_(campaigns),
-                Response.id >= ids[0],
-                Response.id <= ids[-1],
-                Response.id.in_(
-                    select(Answer.response_id).where(
-                        Answer.item.in_(text_items), Answer.text.is_not(None), Answer.text != ""
-                    )
-                ),
-            ],
         )
-    return comments_from_frame(frame, [(row.uid, row.text) for row in rows], instrument)
+    if len(versions) != 1:
+        return []  # unknown keys, or several instrument versions: the assessment refused them
+    scope = Scope(instrument_version_id=versions.pop(), campaigns=tuple(campaign_keys))
+    return scope_comments(engine, scope, instrument, limit=limit)
