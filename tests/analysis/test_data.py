@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -115,13 +113,14 @@ def synthetic_frame(instrument, n: int, seed: int = 0) -> pd.DataFrame:
 
 
 @pytest.mark.slow
-def test_a_million_respondents_fold_into_cells_in_seconds(servqual) -> None:
+def test_a_million_respondents_fold_into_cells(servqual) -> None:
+    """At scale nothing is lost or counted twice (the time it takes is benchmarks/' business)."""
     frame = synthetic_frame(servqual, 1_000_000)
-    started = time.perf_counter()
     cells = cells_from_frame(frame, servqual)
-    elapsed = time.perf_counter() - started
     assert sum(cell.n for cell in cells.values()) == 1_000_000
-    assert elapsed < 30, f"{elapsed:.1f} s"
+    whole = sum_cells(cells.values(), servqual)
+    answered = frame["rel_1__expectation"].notna() & frame["rel_1__perception"].notna()
+    assert whole.item_gaps("rel_1")[0].n == int(answered.sum())
 
 
 def test_synthetic_frame_cells_add_up(servqual) -> None:
