@@ -10,9 +10,10 @@ Reading checks every row before anything is returned, with the same validator as
 (``parse_answers``), and raises one ``ImportRowsError`` naming every bad row and column (the
 header is row 1, as in a spreadsheet). Importing is all or nothing in one write transaction and
 keyed on ``response_id``: a response stored already with the same content is counted as a
-duplicate and skipped, so importing a file twice adds nothing. Cells are stored as they are, a
-formula-looking answer included; the export neutralises text cells for spreadsheets
-(``csv_safety``).
+duplicate and skipped, so importing a file twice adds nothing. A formula-looking answer is
+stored as it is; the export neutralises text cells for spreadsheets with a leading ``'``
+(``csv_safety``), and reading drops exactly one leading ``'`` from every cell, as a spreadsheet
+does, so an exported file imports back to the same content.
 """
 
 from __future__ import annotations
@@ -28,7 +29,14 @@ from sqlalchemy import Engine
 
 from surveys.answers import NOT_APPLICABLE, AnswerSet, parse_answers
 from surveys.clock import as_utc
-from surveys.csv_safety import CsvSource, ProblemList, csv_writer, neutralise_cell, read_csv
+from surveys.csv_safety import (
+    CsvSource,
+    ProblemList,
+    csv_writer,
+    neutralise_cell,
+    read_csv,
+    restore_cell,
+)
 from surveys.errors import AnswerError, ImportRowsError, NotFoundError, RowProblem
 from surveys.instrument import Instrument
 from surveys.models import Source
@@ -104,7 +112,7 @@ def _read(
             message = f"has {len(row.cells)} cells where the header names {len(header)} columns"
             problems.add(RowProblem(row.number, None, message))
             continue
-        cells = {name: row.cells[index] for name, index in position.items()}
+        cells = {name: restore_cell(row.cells[index]) for name, index in position.items()}
         keys = _key_cells(row.number, cells, seen, problems)
         try:
             answers = parse_answers(
