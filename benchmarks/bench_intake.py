@@ -29,10 +29,12 @@ import platform
 import random
 import re
 import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -151,6 +153,26 @@ class Submissions:
         return [str(POST_SCRIPT), str(self.body), str(states), self.cookie, str(threads)]
 
 
+def durable_commits_per_second(directory: Path, count: int = 200) -> float:
+    """One-row write transactions per second on this disk with the app's SQLite settings (WAL,
+    ``synchronous=FULL``): each acknowledged submission waits for one such fsync, so this is
+    the ceiling of durable submissions per second for a single SQLite file here."""
+    path = directory / "fsync-floor.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=FULL")
+        connection.execute("CREATE TABLE t (x INTEGER)")
+        start = time.perf_counter()
+        for number in range(count):
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT INTO t VALUES (?)", (number,))
+            connection.execute("COMMIT")
+        return count / (time.perf_counter() - start)
+    finally:
+        connection.close()
+
+
 def worker_pids(server: LiveServer) -> list[int]:
     assert server.process is not None
     return [pid for pid in server.pids() if pid != server.process.pid]
@@ -248,6 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 script = submissions.script(args.expect * STATE_HEADROOM, args.threads)
                 runs["submit"].append(run_wrk(submissions.url, args, script))
             stored = _count(engine) - stored_before
+            args.fsync_ceiling = durable_commits_per_second(workdir)
             if args.profile:
                 profile(survey, submissions, f"{survey.url}/s/{setup.open_key}", args)
             engine.dispose()
@@ -295,6 +318,11 @@ def report(runs: dict[str, list[WrkResult]], stored: int, args: argparse.Namespa
     print(f"p99 of a submission: {p99:.1f} ms {_goal(p99 <= GOAL_SUBMIT_P99_MS, '<= 50 ms')}")
     answered = sum(result.requests for result in runs["submit"])
     replayed = sum(result.replayed for result in runs["submit"])
+    ceiling = args.fsync_ceiling
+    print(
+        f"durable SQLite commits on this disk: {ceiling:.0f}/s (one per submission; "
+        f"submissions reached {_median(runs['submit'], 'rps') / ceiling:.0%} of it)"
+    )
     print(f"stored responses: {stored:,} for {answered:,} submissions answered; replays {replayed}")
     errors = sum(result.errors for results in runs.values() for result in results)
     # Every answered submission is a new response; wrk may stop with a few still in flight.
