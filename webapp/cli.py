@@ -7,6 +7,7 @@ status 1 (2 for usage errors, as click does); nothing prints a traceback on bad 
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -425,13 +426,14 @@ def demo(count: int, seed: int, host: str, port: int, serve: bool) -> None:
     """Set up a database with the library, campaigns and a year of synthetic responses, print
     the links, and serve the app."""
     from surveys.demo import populate_demo
+    from webapp.auth.commands import create_demo_accounts
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(f"database: {app.config['GAPMETER_DATABASE_URL']}")
-    from webapp.auth.commands import create_demo_accounts
-
-    summary = populate_demo(_engine(), responses=count, seed=seed)
     base = f"http://{host}:{port}"
+    if "GAPMETER_BASE_URL" not in os.environ:  # links the studio issues point at this server
+        app.config["GAPMETER_BASE_URL"] = base
+    summary = populate_demo(_engine(), responses=count, seed=seed)
     for line in summary.describe(base):
         click.echo(line)
     click.echo(f"demo accounts (sign in at {base}/login; passwords are new on every demo run):")
