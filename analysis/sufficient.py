@@ -659,11 +659,15 @@ class CellStats:
 
 @dataclass(frozen=True, slots=True)
 class _JsonLabels:
-    """The JSON key of every count position of a layout's pair, value and dimension blocks."""
+    """The JSON key of every count position of a layout's pair, value and dimension blocks, and
+    the way back (key → position, by block name) for the keys ``to_json`` writes."""
 
     pairs: tuple[tuple[str, ...], ...]
     singles: tuple[tuple[str, ...], ...]
     dimensions: tuple[tuple[str, ...], ...]
+    pair_index: dict[str, dict[str, int]]
+    single_index: dict[str, dict[str, int]]
+    dimension_index: dict[str, dict[str, int]]
 
 
 def _json_labels(layout: CellLayout) -> _JsonLabels:
@@ -684,7 +688,21 @@ def _build_json_labels(layout: CellLayout) -> _JsonLabels:
         for single in layout.singles
     )
     dimensions = tuple(tuple(str(value) for value in dim.grid) for dim in layout.dimensions)
-    return _JsonLabels(tuple(pairs), singles, dimensions)
+
+    def index(blocks: tuple[Any, ...], names: list[str]) -> dict[str, dict[str, int]]:
+        return {
+            name: {key: i for i, key in enumerate(keys)}
+            for name, keys in zip(names, blocks, strict=True)
+        }
+
+    return _JsonLabels(
+        tuple(pairs),
+        singles,
+        dimensions,
+        index(tuple(pairs), [pair.item for pair in layout.pairs]),
+        index(singles, [single.slot for single in layout.singles]),
+        index(dimensions, [dim.dimension for dim in layout.dimensions]),
+    )
 
 
 def _from_json(blob: Mapping[str, Any], layout: CellLayout) -> CellStats:
@@ -701,30 +719,42 @@ def _from_json(blob: Mapping[str, Any], layout: CellLayout) -> CellStats:
         )
     cell = CellStats.empty(layout)
     ints, floats = cell.ints, cell.floats
+    # Keys as ``to_json`` writes them are looked up; any other spelling is parsed and checked.
+    labels = _json_labels(layout)
     ints[0] = int(blob["n"])
     for slot, (empty, na) in blob.get("missing", {}).items():
         at = 1 + 2 * _known(layout._by_name["slots"], slot, "slot")
         ints[at], ints[at + 1] = int(empty), int(na)
     for item, counts in blob.get("pairs", {}).items():
         pair = _known(layout._by_name["pairs"], item, "gap item")
+        known = labels.pair_index[item]
         for key, count in counts.items():
-            e_text, p_text = key.split(":")
-            e, p = _level(e_text, pair.low, pair.high), _level(p_text, pair.low, pair.high)
-            ints[pair.offset + e * pair.levels + p] = int(count)
+            flat = known.get(key)
+            if flat is None:
+                e_text, p_text = key.split(":")
+                e, p = _level(e_text, pair.low, pair.high), _level(p_text, pair.low, pair.high)
+                flat = e * pair.levels + p
+            ints[pair.offset + flat] = int(count)
     for slot, counts in blob.get("values", {}).items():
         single = _known(layout._by_name["singles"], slot, "slot")
+        known = labels.single_index[slot]
         for label, count in counts.items():
-            if single.labels:
-                position = single.labels.index(label)
-            else:
-                position = _level(label, single.low, single.high) - 1
-                if position < 0:
-                    raise ValueError(f"{slot}: empty value label")
+            position = known.get(label)
+            if position is None:
+                if single.labels:
+                    position = single.labels.index(label)
+                else:
+                    position = _level(label, single.low, single.high) - 1
+                    if position < 0:
+                        raise ValueError(f"{slot}: empty value label")
             ints[single.offset + position] = int(count)
     for dim_key, data in blob.get("dimensions", {}).items():
         dim = _known(layout._by_name["dimensions"], dim_key, "dimension")
+        known = labels.dimension_index[dim_key]
         for value, count in data["gaps"].items():
-            position = dim.positions.get(Fraction(value))
+            position = known.get(value)
+            if position is None:
+                position = dim.positions.get(Fraction(value))
             if position is None:
                 raise AnalysisError(f"dimension {dim_key}: {value} is not a possible gap")
             ints[dim.offset + position] = int(count)

@@ -194,3 +194,31 @@ def test_cells_of_different_instruments_do_not_merge(small, servqual) -> None:
         CellStats.empty(small) + CellStats.empty(servqual)
     with pytest.raises(AnalysisError):
         sum_cells([CellStats.empty(servqual)], small)
+
+
+def test_keys_spelt_otherwise_than_to_json_writes_them_still_read(small) -> None:
+    """The decoder looks keys up as ``to_json`` writes them and parses any other spelling:
+    ``"04:5"`` is ``"4:5"``, ``"2/4"`` is ``"1/2"`` (both checked as before)."""
+    records = [
+        record(
+            small,
+            {
+                "c1__expectation": 4,
+                "c1__perception": 5,
+                "c2__expectation": 4,
+                "c2__perception": 4,
+                "sat": 4,
+            },
+        )
+    ]
+    cell = next(iter(cells_of(small, records).values()))
+    blob = json.loads(json.dumps(cell.to_json()))
+    assert blob["pairs"]["c1"] == {"4:5": 1}
+    assert blob["dimensions"]["care"]["gaps"] == {"1/2": 1}
+    assert blob["values"]["sat"] == {"4": 1}
+    respelt = json.loads(json.dumps(blob))
+    respelt["pairs"]["c1"] = {"04:5": 1}
+    respelt["dimensions"]["care"]["gaps"] = {"2/4": 1}
+    respelt["values"]["sat"] = {"+4": 1}
+    assert CellStats.from_json(respelt, small) == cell
+    assert CellStats.from_json(blob, small) == cell
