@@ -146,6 +146,14 @@ def screenshot(page: Page, name: str) -> Path:
     return path
 
 
+def assert_no_sideways_scroll(page: Page) -> None:
+    """Nothing on the page is wider than the viewport (no horizontal scrolling on a phone)."""
+    widths: Any = page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    assert widths[0] <= widths[1], f"{page.url} is {widths[0]}px wide in a {widths[1]}px viewport"
+
+
 def sign_in(page: Page, live_server: LiveServer, role: str, next_path: str = "") -> None:
     """Sign in through the login form as the demo account of ``role``."""
     email, password = live_server.accounts[role]

@@ -19,10 +19,12 @@ from sqlalchemy.orm import Session
 
 from surveys.models import InstrumentVersion, Response
 from tests.browser.conftest import (
+    PHONE,
     PLAYWRIGHT_MISSING,
     SCREENS,
     LiveServer,
     assert_accessible,
+    assert_no_sideways_scroll,
     blueprint_or_skip,
     screenshot,
     sign_in,
@@ -123,11 +125,13 @@ def test_a_manager_filters_shares_and_downloads_the_pdf(
     expect(page.get_by_label("Segments", exact=True)).to_have_values([SEGMENT])
     look(page, axe_source, "dashboard-filtered")
 
-    # A colleague opens the shared address and sees the same scope.
-    colleague = new_context().new_page()
+    # A colleague opens the shared address, on a phone, and sees the same scope.
+    colleague = new_context(viewport=PHONE, is_mobile=True, has_touch=True).new_page()
     sign_in(colleague, live_server, "manager")
     visit(colleague, page.url.removeprefix(live_server.url))
     assert respondents_shown(colleague) == narrowed
+    screenshot(colleague, "insights-dashboard-phone")
+    assert_no_sideways_scroll(colleague)
     expect(colleague.get_by_label("Stages", exact=True)).to_have_values([STAGE])
 
     # The PDF of this scope, through the wait page.

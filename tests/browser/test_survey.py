@@ -9,7 +9,7 @@ given. One run has JavaScript switched off: the survey must work without it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import select
@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session, selectinload
 
 from surveys.answers import answers_from_rows, parse_answers
 from surveys.models import Campaign, Response
-from tests.browser.conftest import DESKTOP, PHONE, PLAYWRIGHT_MISSING, LiveServer, screenshot
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    PLAYWRIGHT_MISSING,
+    LiveServer,
+    assert_no_sideways_scroll,
+    screenshot,
+)
 from tests.browser.survey_steps import answer_page, page_number, press, radio_groups
 from tests.webapp.conftest import library_instrument
 
@@ -110,7 +117,7 @@ def test_a_customer_answers_every_page_and_is_thanked(
         pages_seen.append((number, total))
         expect(page.get_by_text(f"Page {number} of {total}")).to_be_visible()
         screenshot(page, f"survey-{device}-page{number}")
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         if number == 2:  # miss one required question, press Next, come back to an error
             skipped = next(iter(radio_groups(page)))
             partial = answer_page(page, turn, skip=skipped)
@@ -145,14 +152,6 @@ def test_a_customer_answers_every_page_and_is_thanked(
         assert again is not None
         assert again.status == 409, "a used invitation opened the survey again"
         screenshot(page, f"survey-{device}-invitation-used")
-
-
-def _no_sideways_scroll(page: Page) -> None:
-    """Nothing on the page is wider than the viewport (no horizontal scrolling on a phone)."""
-    widths: Any = page.evaluate(
-        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
-    )
-    assert widths[0] <= widths[1], f"page is {widths[0]}px wide in a {widths[1]}px viewport"
 
 
 def test_a_keyboard_user_answers_a_page_without_a_mouse(
