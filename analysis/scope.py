@@ -71,19 +71,16 @@ def scope_cells(engine: Engine, scope: Scope) -> dict[CellKey, CellStats]:
 
 
 def assess_scope(
-    engine: Engine,
-    scope: Scope,
-    *,
-    instrument: Instrument | None = None,
-    by: Sequence[str] = (),
-    **options: Any,
+    engine: Engine, scope: Scope, *, by: Sequence[str] = (), **options: Any
 ) -> Assessment:
-    """The assessment of ``scope``. ``instrument`` defaults to the stored version; pass one
-    carrying more targets (the database's service standards) to have them assessed. ``options``
-    go to ``assess`` (``period``, ``min_cell``, ``alpha``, ``correction``, ``targets``: the
-    instrument's targets by default)."""
-    if instrument is None:
-        instrument = instrument_of_version(engine, scope.instrument_version_id)
+    """The assessment of ``scope``. ``options`` go to ``assess`` (``period``, ``min_cell``,
+    ``alpha``, ``correction``, ``targets``: the instrument's own targets by default; pass more,
+    e.g. the database's service standards, to have them assessed).
+
+    The stored version's own ``Instrument`` object is assessed, so its cached cell layout is
+    shared with the cells (a copy with other targets would compare layouts field by field).
+    """
+    instrument = instrument_of_version(engine, scope.instrument_version_id)
     cells = scope_cells(engine, scope)
     options.setdefault("targets", instrument.targets)
     return assess(

@@ -56,7 +56,7 @@ def direct(engine: Engine, **filters: Any) -> Assessment:
         row = get_instrument(session, INSTRUMENT)
         assert row is not None
         instrument = with_database_targets(session, row)
-    return assess_scope(engine, scope, instrument=instrument, by=BY)
+    return assess_scope(engine, scope, by=BY, targets=instrument.targets)
 
 
 def page(client: FlaskClient, url: str, status: int = 200) -> str:

@@ -10,8 +10,13 @@ shown number carries its n and the anchor of its method note (``METHOD_NOTES`` b
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from analysis.assessment import Assessment
@@ -51,6 +56,11 @@ METHOD_NOTES: dict[str, tuple[str, str]] = {
         "95% Wilson score interval.",
     ),
     "ces_mean": ("CES", "Mean customer-effort score with a 95% t interval."),
+    "ratings": (
+        "Mean ratings",
+        "Mean of the answers to a rating item (reverse-keyed items recoded first) with a 95% t "
+        "interval; 'not applicable' and unanswered are missing.",
+    ),
     "overall_gap": (
         "Overall gap",
         "Unweighted SERVQUAL score: per respondent, the mean of their dimension gaps; shown as "
@@ -117,7 +127,9 @@ class Dashboard:
 
     meta: Row
     n: int
+    generated_at: datetime
     headline: tuple[Number, ...] = ()
+    ratings: tuple[dict[str, Any], ...] = ()
     dimensions: tuple[dict[str, Any], ...] = ()
     heatmap_columns: tuple[str, ...] = ()
     heatmap_rows: tuple[dict[str, Any], ...] = ()
@@ -153,6 +165,7 @@ def build_dashboard(
         return Dashboard(
             meta,
             int(meta.get("n_responses") or 0),
+            assessment.meta.generated_at,
             empty=(
                 f"Fewer than {voice.min_cell} respondents in this scope: nothing is shown "
                 "(the minimum reporting size)."
@@ -176,18 +189,83 @@ def build_dashboard(
     return Dashboard(
         meta=meta,
         n=int(whole.get("n") or 0),
+        generated_at=assessment.meta.generated_at,
         headline=headline(whole, voice),
+        ratings=tuple(rating_row(row, voice) for row in whole.get("ratings") or []),
         dimensions=tuple(dimension_row(row, voice) for row in contract.dimensions(whole)),
         heatmap_columns=columns,
         heatmap_rows=rows,
         signals=signals(data, voice),
-        slopes=tuple(slope_row(row, voice) for row in contract.slopes(data)),
+        slopes=tuple(slope_row(row, voice) for row in contract.slopes(data) if row.get("n")),
         targets=tuple(target_row(row, voice) for row in data.get("targets") or []),
         priorities=priority_rows(whole, voice),
         charts=charts,
         comments=comment_blocks,
         suppressed_groups=len(contract.suppressed_groups(data)),
     )
+
+
+# Caching --------------------------------------------------------------------------------------
+class DashboardCache:
+    """Recently built dashboards, by what determines them: the cells' hash, the filters and
+    options of the assessment, the instrument (with its targets) and the taxonomy labels.
+
+    Drawing the charts is most of a dashboard's cost (about 2 s); the cells' hash changes with
+    every new, imported or erased response, so a cached dashboard is never stale. Its
+    "computed at" time is the first computation's.
+    """
+
+    def __init__(self, capacity: int = 16) -> None:
+        self.capacity = capacity
+        self._boards: OrderedDict[str, Dashboard] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(
+        assessment: Assessment,
+        instrument: Instrument,
+        taxonomy_labels: Mapping[str, Mapping[str, str]] | None,
+    ) -> str:
+        meta = assessment.meta
+        parts = {
+            "data": meta.data_hash,
+            "filters": dict(meta.filters),
+            "options": [meta.by, meta.period, meta.min_cell, meta.alpha, meta.correction],
+            "instrument": instrument.content_hash,
+            "targets": [repr(spec) for spec in instrument.targets],
+            "labels": taxonomy_labels or {},
+        }
+        text = json.dumps(parts, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def get_or_build(
+        self,
+        assessment: Assessment,
+        instrument: Instrument,
+        comments: Callable[[], Sequence[Comment]],
+        taxonomy_labels: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> Dashboard:
+        """The cached dashboard, or a new one (reading the comments only then)."""
+        key = self.key(assessment, instrument, taxonomy_labels)
+        with self._lock:
+            if key in self._boards:
+                self._boards.move_to_end(key)
+                return self._boards[key]
+        board = build_dashboard(
+            assessment, instrument, comments=comments(), taxonomy_labels=taxonomy_labels
+        )
+        with self._lock:
+            self._boards[key] = board
+            while len(self._boards) > self.capacity:
+                self._boards.popitem(last=False)
+        return board
+
+    def clear(self) -> None:
+        with self._lock:
+            self._boards.clear()
+
+
+DASHBOARDS = DashboardCache()
 
 
 # Rows -----------------------------------------------------------------------------------------
@@ -230,6 +308,18 @@ def headline(whole: Row, voice: Voice) -> tuple[Number, ...]:
             )
         )
     return tuple(numbers)
+
+
+def rating_row(row: Row, voice: Voice) -> dict[str, Any]:
+    """A mean rating with its t interval and n (suppressed below the minimum size)."""
+    shown = row.get("mean") is not None
+    return {
+        "label": f"{row.get('item')} {voice.short_item(str(row.get('item')), 60)}",
+        "n": voice.count(row.get("n")),
+        "mean": voice.num(row.get("mean")) if shown else "",
+        "interval": voice.ci(row.get("ci_low"), row.get("ci_high")) if shown else "",
+        "note": "; ".join(row.get("notes") or ()) if not shown else "",
+    }
 
 
 def verdict(row: Row, voice: Voice) -> tuple[str, str]:

@@ -38,7 +38,7 @@ from surveys.services import targets as target_service
 from webapp.auth.policy import public
 from webapp.database import get_engine, get_session, release_session
 from webapp.insights import bp
-from webapp.insights.dashboard import METHOD_NOTES, build_dashboard
+from webapp.insights.dashboard import DASHBOARDS, METHOD_NOTES
 from webapp.insights.forms import TargetForm
 from webapp.insights.jobs import EXTENSION, BusyError, JobState, ReportJobs
 from webapp.insights.params import (
@@ -77,11 +77,12 @@ def index() -> ResponseReturnValue:
     except AnalysisError as error:
         choice.errors.append(str(error))
         return render_template("insights/dashboard.html", **context), 400
-    comments = scope_comments(get_engine(), choice.scope, instrument)
-    context["board"] = build_dashboard(
-        assessment, instrument, comments=comments, taxonomy_labels=labels
+    scope = choice.scope
+    board = DASHBOARDS.get_or_build(
+        assessment, instrument, lambda: scope_comments(get_engine(), scope, instrument), labels
     )
-    context["generated"] = assessment.meta.generated_at
+    context["board"] = board
+    context["generated"] = board.generated_at
     return render_template("insights/dashboard.html", **context)
 
 
@@ -89,11 +90,14 @@ def _assess(engine: Engine, choice: ScopeChoice, instrument: Instrument) -> Asse
     """The one assessment of the scope that the dashboard and its PDF both render."""
     if choice.scope is None:
         raise AnalysisError("no scope chosen")
-    return assess_scope(engine, choice.scope, instrument=instrument, by=BY, period=choice.period)
+    return assess_scope(
+        engine, choice.scope, by=BY, period=choice.period, targets=instrument.targets
+    )
 
 
 def _assessed_instrument(row: InstrumentVersion) -> Instrument:
-    """The version with its file's targets and the database's active ones."""
+    """The version with its file's targets and the database's active ones (the report names
+    each target by the label this instrument carries)."""
     return target_service.with_database_targets(get_session(), row)
 
 
@@ -156,7 +160,11 @@ def start_report() -> ResponseReturnValue:
 @bp.get("/reports/<job_id>")
 def report(job_id: str) -> ResponseReturnValue:
     """The wait page: refreshes itself while the PDF renders, then links to it."""
-    return render_template("insights/report.html", job=_own_job(job_id))
+    job = _own_job(job_id)
+    reply = current_app.make_response(render_template("insights/report.html", job=job))
+    if job.pending:  # the page's <meta http-equiv="refresh">, also as a header
+        reply.headers["Refresh"] = "2"
+    return reply
 
 
 @bp.get("/reports/<job_id>/pdf")
