@@ -99,6 +99,12 @@ def test_sign_in_and_account_pages_have_no_serious_violations(
     assert_accessible(page, axe_source, "account page")
 
 
+#: Where each GET form leads when sent as it stands (its default choices), like a link.
+GET_FORM_TARGETS = """forms => forms.map(form => {
+    const target = new URL(form.action);
+    target.search = new URLSearchParams(new FormData(form)).toString();
+    return target.href;
+})"""
 #: Most pages one crawl checks (one per kind of page, i.e. per URL rule).
 CRAWL_LIMIT = 25
 
@@ -123,8 +129,9 @@ def test_staff_pages_have_no_serious_violations(
 
 
 def crawl(page: Page, live_server: LiveServer, start: str, axe_source: str) -> list[str]:
-    """Breadth-first from ``start`` over links under it; each URL rule's first page is visited,
-    screenshotted and checked with axe (downloads are only fetched). Returns the endpoints."""
+    """Breadth-first from ``start`` over links (and GET forms as they stand) under it; each URL
+    rule's first page is visited, screenshotted and checked with axe (downloads are only
+    fetched). Returns the endpoints checked."""
     adapter = live_server.app.url_map.bind("127.0.0.1")
     queue, seen, checked = [start], set(), []
     while queue and len(seen) < CRAWL_LIMIT:
@@ -145,6 +152,7 @@ def crawl(page: Page, live_server: LiveServer, start: str, axe_source: str) -> l
         assert_accessible(page, axe_source, path)
         checked.append(endpoint)
         hrefs: list[str] = page.locator("a[href]").evaluate_all("links => links.map(a => a.href)")
+        hrefs += page.locator("form[method=get]").evaluate_all(GET_FORM_TARGETS)
         for href in hrefs:
             parts = urlsplit(href)
             if href.startswith(live_server.url) and parts.path.startswith(start):
