@@ -153,7 +153,11 @@ def test_suppressed_groups_say_so_and_show_no_number(manager: FlaskClient, demo:
         date_to=datetime(2026, 3, 31).date(),
         channels=("web",),
     )
-    hidden = [row.group for row in assessment.suppressed if row.group and row.item is None]
+    hidden = [
+        row.group
+        for row in assessment.suppressed
+        if len(row.group) == 2 and row.item is None and row.dimension is None
+    ]
     assert hidden, "the scope should suppress some groups"
     voice = voice_of(demo)
     rows = table_rows(section(html, "heatmap"))
@@ -163,11 +167,13 @@ def test_suppressed_groups_say_so_and_show_no_number(manager: FlaskClient, demo:
     shown = [g for g in assessment.groups if g.group]
     for group in shown:
         assert rows[voice.group(dict(group.group))][0] == voice.count(group.n)
+    # Every row of the table is one segment x stage group, shown or suppressed.
+    assert len(rows) == len({tuple(g) for g in hidden}) + len(shown)
 
 
-def test_the_weakest_areas_comments_are_shown_escaped(manager: FlaskClient, demo: Engine) -> None:
-    instrument = instrument_of_version(demo, version_id(demo))
-    hostile = '<script>alert("x")</script> & <b>bold</b>'
+def submit_hostile(engine: Engine, hostile: str) -> None:
+    """One response with the largest shortfall on every item and ``hostile`` as its comment."""
+    instrument = instrument_of_version(engine, version_id(engine))
     raw = {}
     for slot in instrument.slots():
         raw[slot.name] = {
@@ -179,12 +185,21 @@ def test_the_weakest_areas_comments_are_shown_escaped(manager: FlaskClient, demo
         }.get(slot.measure, "")
     raw = {name: value for name, value in raw.items() if value}
     submit_response(
-        demo,
+        engine,
         campaign_key="sq-onboarding-consumer-web",
         answers=parse_answers(instrument, raw, require_complete=False),
         source="web",
     )
-    html = section(page(manager, URL), "comments")
+
+
+def test_the_weakest_areas_comments_are_shown_escaped(manager: FlaskClient, demo: Engine) -> None:
+    before = direct(demo).whole
+    assert before is not None
+    assert f"n = {before.n:,}" in page(manager, URL)  # and this dashboard is now cached
+    submit_hostile(demo, '<script>alert("x")</script> & <b>bold</b>')
+    html = page(manager, URL)
+    assert f"n = {before.n + 1:,}" in html  # a new response is never hidden by the cache
+    html = section(html, "comments")
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
     assert "<script" not in html
     assert "<b>" not in html

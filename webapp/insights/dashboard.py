@@ -201,7 +201,7 @@ def build_dashboard(
         priorities=priority_rows(whole, voice),
         charts=charts,
         comments=comment_blocks,
-        suppressed_groups=len(contract.suppressed_groups(data)),
+        suppressed_groups=sum(1 for row in rows if row["suppressed"]),
     )
 
 
@@ -359,7 +359,13 @@ def heatmap(data: Row, voice: Voice) -> tuple[tuple[str, ...], tuple[dict[str, A
     entries: list[tuple[Row, Row | None]] = [
         (contract.group_key(group), group) for group in contract.subgroups(data)
     ]
-    entries += [(hidden["group"], None) for hidden in contract.suppressed_groups(data)]
+    # Only whole segment x stage groups (the suppressed list also names the marginal levels
+    # a comparison left out, e.g. a stage on its own).
+    entries += [
+        (hidden["group"], None)
+        for hidden in contract.suppressed_groups(data)
+        if set(hidden["group"]) == set(by)
+    ]
     entries.sort(key=lambda entry: tuple(str(entry[0].get(axis, "")) for axis in by))
     rows = []
     for group, values in entries:
