@@ -8,6 +8,7 @@ analysis, counted apart).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from surveys.instrument import SCALED_MEASURES, Instrument, Measure, Slot
 from surveys.models.responses import NA
 
 NOT_APPLICABLE = "NA"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 #: Answer column of each measure, and the bit marking it not applicable.
 COLUMN_OF: dict[Measure, tuple[str, int]] = {
@@ -69,7 +71,7 @@ def parse_answers(
     if strict:
         known = {slot.name for slot in instrument.slots()}
         problems += [
-            FieldProblem(str(key)[:80], "is not a question of this survey")
+            FieldProblem(str(key)[:80] or '""', "is not a question of this survey")
             for key in raw
             if key not in known
         ]
@@ -117,6 +119,8 @@ def _parse_value(instrument: Instrument, slot: Slot, value: Any) -> int | str | 
             return FieldProblem(slot.name, "must be text")
         if "\x00" in value:
             return FieldProblem(slot.name, "contains a NUL character, which cannot be stored")
+        if _LONE_SURROGATE.search(value):  # a JSON "\ud800" escape: no UTF-8 can hold it
+            return FieldProblem(slot.name, "contains an invalid character (a lone surrogate)")
         if len(value) > item.max_length:
             return FieldProblem(slot.name, f"is longer than {item.max_length} characters")
         return value

@@ -155,6 +155,10 @@ def read_csv(source: CsvSource) -> CsvTable:
                         f"is not UTF-8 text (byte 0x{byte:02X}); save the file as UTF-8",
                     )
                 )
+    # Reported above; now replaced, so no lone surrogate reaches a message, a page (which
+    # could not be encoded: a 500) or the database.
+    for row in [CsvRow(1, header), *rows]:
+        row.cells[:] = [_UNDECODABLE.sub("\ufffd", cell) for cell in row.cells]
     table.problems = problems.final()
     return table
 

@@ -65,7 +65,9 @@ _json = st.recursive(
 _answer_value = st.one_of(
     _json,
     st.integers(min_value=-3, max_value=120),
-    st.sampled_from(["NA", "na", "", " ", "phone", "store", "7", "1e2", "\x00"]),
+    st.sampled_from(
+        ["NA", "na", "", " ", "phone", "store", "7", "1e2", "\x00", "\ud800", "a\udc80"]
+    ),
     st.integers(min_value=0, max_value=30_000).map(lambda n: "é" * n),
 )
 
@@ -166,6 +168,10 @@ def fuzz_api(app: Flask, engine: Engine, campaign: str, key: str, seen: Counter[
 
     @example(body={"answers": VALID}, idem="fresh", content_type=JSON, auth="good", raw=None)
     @example(body={"answers": {}}, idem="fresh", content_type=JSON, auth="good", raw=None)
+    @example(
+        body={"answers": {**VALID, "": 1}}, idem="fresh", content_type=JSON, auth="good", raw=None
+    )
+    @example(body={"answers": VALID, "": 1}, idem="fresh", content_type=JSON, auth="good", raw=None)
     @given(body=_body, idem=_idempotency, content_type=_content_type, auth=_auth, raw=_raw)
     def check(body: Any, idem: str | None, content_type: str, auth: str, raw: bytes | None) -> None:
         data = raw if raw is not None else json.dumps(body).encode()
@@ -231,4 +237,22 @@ def test_deeply_nested_json_is_a_400(
         headers=_headers(key, "fresh", "application/json", "good"),
     )
     assert reply.status_code in {400, 413, 422}, reply.get_data(as_text=True)[:300]
+    check_reply(reply, before, counts(roomy_engine))
+
+
+@pytest.mark.parametrize("text", ["\ud800", "ok \udc80", "\udfff\ud800"])
+def test_lone_surrogates_are_a_field_problem(
+    roomy_app: Flask, roomy_engine: Engine, target: tuple[str, str], text: str
+) -> None:
+    """R11: JSON may escape a lone surrogate (``"\\ud800"``), which no UTF-8 can store; it is
+    a 422 naming the answer (it was a 500 from hashing the payload)."""
+    campaign, key = target
+    before = counts(roomy_engine)
+    reply = roomy_app.test_client().post(
+        f"{PREFIX}/campaigns/{campaign}/responses",
+        data=json.dumps({"answers": {**VALID, "comment": text}}),
+        headers=_headers(key, "fresh", JSON, "good"),
+    )
+    assert reply.status_code == 422
+    assert [error["field"] for error in reply.get_json()["errors"]] == ["comment"]
     check_reply(reply, before, counts(roomy_engine))

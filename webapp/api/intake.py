@@ -215,7 +215,7 @@ def _describe(error: ValidationError) -> list[FieldError]:
         allowed = ", ".join(sorted(known)) or "none"
         return [
             FieldError(
-                _join(where, _short(str(name), 80)),
+                _join(where, _short(str(name), 80) or '""'),  # an empty name, shown
                 f"is not a field here (allowed: {allowed})",
                 index,
             )
