@@ -44,13 +44,19 @@ def fresh_postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def live_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+@contextmanager
+def fresh_database(kind: str, directory: Path) -> Iterator[str]:
     """An empty database (no tables yet): a SQLite file, or one on the PostgreSQL server."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'load.db'}"
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'load.db'}"
         return
     with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def live_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with fresh_database(request.param, tmp_path) as url:
         yield url
 
 
@@ -92,4 +98,20 @@ def live(
 ) -> Iterator[Live]:
     """The live server on a fresh SQLite and (when configured) PostgreSQL database."""
     with live_server(live_db_url, tmp_path / "instance", service_quality_instrument) as server:
+        yield server
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def module_live(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    service_quality_instrument: Instrument,
+) -> Iterator[Live]:
+    """One live server for a module's tests (each uses its own tokens or keys): a gunicorn
+    start costs seconds, and the contention tests do not disturb each other's rows."""
+    directory = tmp_path_factory.mktemp(f"live-{request.param}")
+    with (
+        fresh_database(request.param, directory) as url,
+        live_server(url, directory / "instance", service_quality_instrument) as server,
+    ):
         yield server

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from surveys.answers import answers_from_rows, parse_answers
-from surveys.models import Invitation, Response
+from surveys.models import Campaign, Invitation, Response
 from surveys.services.invitations import token_hash
 from tests.load.conftest import Live
 from tests.load.loadgen import TIMEOUT, random_answers, walk_to_last_page
@@ -25,10 +25,11 @@ pytestmark = pytest.mark.slow
 CLIENTS = 50
 
 
-def test_one_invitation_from_fifty_browsers_at_once_is_stored_once(live: Live) -> None:
+def test_one_invitation_from_fifty_browsers_at_once_is_stored_once(module_live: Live) -> None:
     """50 browsers, each with its own session and different answers, press Submit on the same
     invitation at the same moment: one 303, 49 × 409 "already answered", one stored response
     holding the winner's answers, the invitation used."""
+    live = module_live
     token = live.setup.tokens[0]
     given = [random_answers(live.instrument, random.Random(turn)) for turn in range(CLIENTS)]
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -61,7 +62,10 @@ def test_one_invitation_from_fifty_browsers_at_once_is_stored_once(live: Live) -
         invitation = session.scalars(
             select(Invitation).where(Invitation.token_hash == token_hash(token))
         ).one()
-        stored = session.scalars(select(Response)).all()
+        # The module's server is shared: only this campaign's rows are this test's.
+        stored = session.scalars(
+            select(Response).where(Response.campaign_id == invitation.campaign_id)
+        ).all()
         assert len(stored) == 1
         assert stored[0].invitation_id == invitation.id
         assert invitation.used_at is not None
@@ -69,9 +73,10 @@ def test_one_invitation_from_fifty_browsers_at_once_is_stored_once(live: Live) -
         assert answers_from_rows(live.instrument, stored[0].answers) == expected
 
 
-def test_one_idempotency_key_retried_fifty_times_at_once_is_stored_once(live: Live) -> None:
+def test_one_idempotency_key_retried_fifty_times_at_once_is_stored_once(module_live: Live) -> None:
     """The same API body with the same Idempotency-Key 50 times at once: every reply 201 with
     the same response id, one of them the original and 49 replays, one row with the answers."""
+    live = module_live
     setup = live.setup
     answers = random_answers(live.instrument, random.Random("idempotent"))
     body = {"answers": {name: int(v) if v.isdecimal() else v for name, v in answers.items()}}
@@ -96,8 +101,10 @@ def test_one_idempotency_key_retried_fifty_times_at_once_is_stored_once(live: Li
     assert len(ids) == 1
     assert sum(replayed) == CLIENTS - 1
     with Session(live.engine) as session:
-        assert session.scalar(select(func.count()).select_from(Response)) == 1
-        stored = session.scalars(select(Response)).one()
+        # The module's server is shared: only the open campaign's rows are this test's.
+        in_campaign = select(Response).join(Campaign).where(Campaign.key == setup.open_key)
+        assert session.scalar(select(func.count()).select_from(in_campaign.subquery())) == 1
+        stored = session.scalars(in_campaign).one()
         assert stored.uid in ids
         assert stored.idempotency_key == f"api:{setup.api_key_id}:retry-me-0001"
         expected = parse_answers(live.instrument, answers)
