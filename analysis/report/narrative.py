@@ -305,6 +305,15 @@ def _metric_value(voice: Voice, metric: str, value: float | None, signed: bool =
     return voice.signed(value, digits) if signed else voice.num(value, digits)
 
 
+def slope_text(voice: Voice, metric: str, value: float | None, signed: bool = True) -> str:
+    """A slope (or its standard error, ``signed=False``) as the summary and the slope table
+    print it: shares in per cent with one decimal, every other metric with three decimals."""
+    if metric in PERCENT:
+        text = voice.pct(value)
+        return ("+" + text) if signed and value is not None and value > 0 else text
+    return voice.signed(value, 3) if signed else voice.num(value, 3)
+
+
 def slope_n(slope: Row, rows: list[Row]) -> int | None:
     """Respondents behind a slope: its own n, else the sum over its periods."""
     if slope.get("n") is not None:
@@ -337,12 +346,13 @@ def changes(assessment: Row, voice: Voice, previous: Row | None = None) -> tuple
         }
         if value is not None and voice.significant(slope.get("p")):
             better = (value > 0) == HIGHER_IS_BETTER.get(metric, True)
-            size = _metric_value(voice, metric, abs(value))
+            size = slope_text(voice, metric, abs(value), signed=False)
             key = "slope_better" if better else "slope_worse"
             sentences.append(_sentence(voice.t(key, slope=size, **common)))
         else:
-            slope_text = _metric_value(voice, metric, value, signed=True)
-            flat.append(voice.t("slope_flat_entry", slope=slope_text, **common))
+            flat.append(
+                voice.t("slope_flat_entry", slope=slope_text(voice, metric, value), **common)
+            )
     if flat:
         periods = max((len(rows) for rows in series.values()), default=0)
         sentences.append(voice.t("slope_flat", list=voice.join(flat), periods=periods))
@@ -569,7 +579,7 @@ def priorities(assessment: Row, voice: Voice, *, limit: int = 5) -> tuple[str, .
             listed = [
                 voice.t(
                     "priority_item",
-                    text=voice.short_item(str(i["item"]), 60),
+                    text=voice.short_item(str(i["item"]), 120),  # quoted whole (capped)
                     gap=voice.num(i["gap_mean"]),
                     n=voice.count(i.get("n")),
                 )

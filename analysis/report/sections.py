@@ -695,8 +695,11 @@ def _slope_row(voice: Voice, slope: Row, series: Mapping[tuple[str, Any], list[R
     per = voice.t(f"per_{slope.get('per', 'period')}")
     return (
         Cell(voice.metric(metric, slope.get("dimension"), capital=True)),
-        Cell(f"{voice.signed(slope.get('slope'), 3)} / {per}", "sig" if significant else "num"),
-        Cell(voice.num(slope.get("se"), 3), "num"),
+        Cell(
+            f"{narrative.slope_text(voice, metric, slope.get('slope'))} / {per}",
+            "sig" if significant else "num",
+        ),
+        Cell(narrative.slope_text(voice, metric, slope.get("se"), signed=False), "num"),
         Cell(voice.num(slope.get("t")), "num"),
         Cell(voice.p_cell(slope.get("p")), "sig" if significant else "num"),
         Cell(str(len(rows)) if rows else DASH, "num"),

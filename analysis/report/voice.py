@@ -872,8 +872,16 @@ class Voice:
             return key
 
     def short_item(self, key: str, limit: int = 42) -> str:
+        """The item's text in at most ``limit`` characters: cut at the last word boundary that
+        keeps most of it (CJK text, without spaces, between characters), with an ellipsis."""
         text = self.item(key)
-        return text if len(text) <= limit else text[: limit - 1].rstrip() + "\u2026"
+        if len(text) <= limit:
+            return text
+        cut = text[: limit - 1]
+        space = cut.rfind(" ")
+        if space >= limit // 2:
+            cut = cut[:space]
+        return cut.rstrip(" ,;:") + "\u2026"
 
     def value_label(self, axis: str, value: str) -> str:
         own = self.taxonomy.get(axis, {})

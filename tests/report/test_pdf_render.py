@@ -173,10 +173,12 @@ def test_comparisons_slopes_and_group_scores_printed_are_the_assessments(
                 )
                 assert printed in text, pair
     for slope in data["slopes"]:
-        printed = (
-            f"{voice.signed(slope['slope'], 3)} / month {voice.num(slope['se'], 3)} "
-            f"{voice.num(slope['t'])} {voice.p_cell(slope['p'])}"
-        )
+        if slope["metric"] in ("csat_top2", "share_dissatisfied"):  # shares: per cent
+            sign = "+" if slope["slope"] > 0 else ""
+            value = f"{sign}{voice.pct(slope['slope'])} / month {voice.pct(slope['se'])}"
+        else:
+            value = f"{voice.signed(slope['slope'], 3)} / month {voice.num(slope['se'], 3)}"
+        printed = f"{value} {voice.num(slope['t'])} {voice.p_cell(slope['p'])}"
         assert printed in text, slope["metric"]
     shown = [g for g in data["groups"] if g.get("scores")]
     assert len(shown) > 10
