@@ -27,6 +27,7 @@ import io
 import json
 import secrets
 import subprocess
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -72,7 +73,7 @@ from tests.security.payloads import (
     payload_ids,
 )
 from tests.webapp.conftest import SurveyClient, make_app, read_page
-from tests.webapp.test_auth_support import add_api_key, limiter_config
+from tests.webapp.test_auth_support import add_api_key, csrf_token, limiter_config
 from webapp.api.openapi import PREFIX
 from webapp.auth.policy import Kind, policy_of
 
@@ -573,3 +574,39 @@ def test_a_long_label_does_not_break_the_report(world: World) -> None:
     assessment = assess(cells, instrument, by=(), min_cell=5).to_json()
     model = build_report_model(assessment, instrument)
     assert render_html(model)
+
+
+def test_the_insights_pdf_shows_comments_as_text(world: World) -> None:
+    """The real path: a manager asks for the report, the job renders it in the sandbox with the
+    locked fetcher in fatal mode (a request outside the packaged assets fails the job), and the
+    downloaded PDF prints the selected comments literally."""
+    if "insights.start_report" not in world.app.view_functions:
+        pytest.skip("insights reports are not registered yet")
+    manager = signed_in(world.app, world.engine, Role.MANAGER)
+    reply = manager.post(
+        "/insights/reports",
+        data={
+            "csrf_token": csrf_token(manager, "/account"),
+            "instrument": f"{world.instrument.key}:1",
+        },
+    )
+    assert reply.status_code == 303
+    job = reply.headers["Location"]
+    assert "/insights/reports/" in job, job
+    deadline = time.monotonic() + 120
+    while True:
+        download = manager.get(job + "/pdf")
+        if download.status_code != 303:
+            break
+        page = manager.get(job)
+        assert page.status_code == 200, page.get_data(as_text=True)[:1000]  # 500: render failed
+        assert time.monotonic() < deadline, "the report job did not finish in 120 s"
+        time.sleep(0.5)
+    assert download.status_code == 200
+    assert download.mimetype == "application/pdf"
+    body = download.get_data()
+    reader = PdfReader(io.BytesIO(body))
+    assert "/EmbeddedFiles" not in str(reader.trailer["/Root"])
+    text = _squeezed(pdf_text(body))
+    printed = [p.name for p in PAYLOADS if _squeezed(clean_text(p.text, 600)) in text]
+    assert any(p.kind in {"xss", "html"} for p in PAYLOADS if p.name in printed), printed
