@@ -307,10 +307,11 @@ def _metric_value(voice: Voice, metric: str, value: float | None, signed: bool =
 
 def slope_text(voice: Voice, metric: str, value: float | None, signed: bool = True) -> str:
     """A slope (or its standard error, ``signed=False``) as the summary and the slope table
-    print it: shares in per cent with one decimal, every other metric with three decimals."""
+    print it: shares in per cent with two decimals, every other metric with three decimals."""
     if metric in PERCENT:
-        text = voice.pct(value)
-        return ("+" + text) if signed and value is not None and value > 0 else text
+        text = voice.pct(value, 2)
+        positive = value is not None and value > 0 and text.strip("0.%") != ""
+        return ("+" + text) if signed and positive else text
     return voice.signed(value, 3) if signed else voice.num(value, 3)
 
 

@@ -237,7 +237,7 @@ def test_a_falling_share_of_dissatisfied_customers_is_an_improvement(voice: Voic
                  "p": 0.001}],
     )  # fmt: skip
     (sentence,) = narrative.changes(data, voice)
-    assert "has improved by 2.0% per month" in sentence
+    assert "has improved by 2.00% per month" in sentence
 
 
 # Targets ------------------------------------------------------------------------------------

@@ -174,8 +174,8 @@ def test_comparisons_slopes_and_group_scores_printed_are_the_assessments(
                 assert printed in text, pair
     for slope in data["slopes"]:
         if slope["metric"] in ("csat_top2", "share_dissatisfied"):  # shares: per cent
-            sign = "+" if slope["slope"] > 0 else ""
-            value = f"{sign}{voice.pct(slope['slope'])} / month {voice.pct(slope['se'])}"
+            sign = "+" if slope["slope"] >= 0.00005 else ""
+            value = f"{sign}{voice.pct(slope['slope'], 2)} / month {voice.pct(slope['se'], 2)}"
         else:
             value = f"{voice.signed(slope['slope'], 3)} / month {voice.num(slope['se'], 3)}"
         printed = f"{value} {voice.num(slope['t'])} {voice.p_cell(slope['p'])}"
