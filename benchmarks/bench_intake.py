@@ -9,8 +9,9 @@ load hits every route alike:
   on this machine);
 - the survey page: ``GET /s/<campaign>`` (page 1 of 7, a fresh form state each time);
 - the form submission: ``POST`` of the last page carrying all 51 answers (46 of them from the
-  earlier pages as hidden inputs), CSRF token and a signed form state of its own, so every request is
-  checked in full and stored as a new response before its ``303`` (``benchmarks/intake_post.lua``).
+  earlier pages as hidden inputs), CSRF token and a signed form state of its own, so every
+  request is checked in full and stored as a new response before its ``303``
+  (``benchmarks/intake_post.lua``).
 
 It prints requests per second and p50/p99 latency (median of the rounds), the ratios to the
 bare route and each goal (submissions >= 15 % of the bare route's rps, page GET >= 40 %, p99 of
