@@ -22,8 +22,10 @@ import pytest
 import requests
 from sqlalchemy.engine import make_url
 
+from surveys.db import make_engine
 from surveys.instrument import Instrument
 from tests.load.conftest import Live, fresh_postgres_database, live_server
+from tests.load.live import prepare
 from tests.load.loadgen import (
     TIMEOUT,
     Generator,
@@ -35,7 +37,9 @@ from tests.load.loadgen import (
     walk_to_last_page,
 )
 from tests.load.proxy import TcpProxy
+from tests.webapp.conftest import SurveyClient, make_app
 from webapp.forms.i18n import ui
+from webapp.respond import routes
 
 pytestmark = pytest.mark.slow
 
@@ -167,3 +171,46 @@ def test_database_unavailable_keeps_answers_and_loses_nothing(
     final = audit(live.engine, live.instrument, [*generator.outcomes, *resent])
     assert final.ok, final
     assert final.responses == 2 * BEFORE + BLOCKED + 1
+
+
+def test_a_survey_that_cannot_be_loaded_gets_a_try_again_form_with_every_answer(
+    tmp_path: Path, service_quality_instrument: Instrument
+) -> None:
+    """PostgreSQL unreachable and this process has not shown the survey lately (so it cannot
+    draw the page): the reply is a 503 form that carries every posted field, CSRF token
+    included, and pressing Try again once the database is back stores the response once."""
+    with fresh_postgres_database() as url:
+        setup = prepare(url, tokens=1)
+        parsed = make_url(url)
+        proxy = TcpProxy((parsed.host or "127.0.0.1", parsed.port or 5432)).start()
+        app_url = parsed.set(host="127.0.0.1", port=proxy.port)
+        app = make_app(app_url.render_as_string(hide_password=False), tmp_path)
+        try:
+            browser = SurveyClient(app.test_client())
+            answers = random_answers(service_quality_instrument, random.Random("cold"))
+            page = browser.open_survey(f"/s/{setup.open_key}")
+            while page.page_number()[0] < page.page_number()[1]:
+                page = browser.post(page, {name: answers[name] for name in page.slots})
+            last = {name: answers[name] for name in page.slots}
+            routes._recent.clear()  # a worker that never showed this survey
+            with cut_proxy(proxy):
+                reply = browser.post(page, last, nav="submit")
+            assert reply.status == 503
+            assert ui("busy_kept", "en") in reply.html
+            assert reply.response.headers["Retry-After"].isdigit()
+            assert {name: reply.hidden.get(name) for name in answers} == answers
+            assert reply.hidden["csrf_token"] == page.hidden["csrf_token"]
+            again = browser.post(reply, nav="submit")
+            assert again.status == 303
+            engine = make_engine(url)
+            try:
+                sent = expected(service_quality_instrument, "form", answers)
+                sent.acked = True
+                stored = audit(engine, service_quality_instrument, [sent])
+            finally:
+                engine.dispose()
+            assert stored.ok, stored
+            assert stored.responses == 1
+        finally:
+            app.extensions["gapmeter.engine"].dispose()
+            proxy.close()

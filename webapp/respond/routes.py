@@ -10,13 +10,17 @@ An invitation link ``/i/<token>`` is looked up (by hash), kept in the session an
 the token-free ``/i/``, so the token leaves the address bar and later request lines (T12).
 
 When the database is locked or unreachable, a posted page is answered 503 with every answer
-kept: the page re-rendered with them when the survey was loaded, else a "try again" form that
-posts them back unchanged; nothing was stored, so pressing again is safe (security.md §1.5).
+kept: the page re-rendered with them when the survey is known (loaded in this request, or
+lately in this process), else a "try again" form that posts them back unchanged; nothing was
+stored, so pressing again is safe (security.md §1.5).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -182,11 +186,47 @@ def _raise_for_state(state: str, campaign: Campaign, instrument: Instrument) -> 
         raise Unavailable(410, "closed", instrument)
 
 
+#: Surveys shown lately in this process, by campaign key or invitation token hash (kept without
+#: the token). Only used to draw a posted page again while the database cannot be reached;
+#: nothing is decided from them, since storing a response always needs the database.
+_recent: OrderedDict[str, Survey] = OrderedDict()
+_recent_lock = threading.Lock()
+RECENT_SURVEYS = 256
+
+
+def _recent_key(campaign_key: str | None = None, token: str | None = None) -> str | None:
+    if token is not None:
+        return f"i:{invitations.token_hash(token)}" if len(token) <= MAX_TOKEN_LENGTH else None
+    return f"s:{campaign_key}" if campaign_key else None
+
+
+def remember_survey(survey: Survey) -> None:
+    key = _recent_key(survey.campaign.key, survey.token)
+    with _recent_lock:
+        _recent[str(key)] = dataclasses.replace(survey, token=None)
+        _recent.move_to_end(str(key))
+        while len(_recent) > RECENT_SURVEYS:
+            _recent.popitem(last=False)
+
+
+def recent_survey() -> Survey | None:
+    """The survey this request posts to, if this process showed it lately."""
+    if request.endpoint == "respond.invitation":
+        token = request.form.get("gm_token")
+        key = _recent_key(token=token) if token else None
+    else:
+        token, key = None, _recent_key((request.view_args or {}).get("campaign_key"))
+    with _recent_lock:
+        survey = _recent.get(key) if key else None
+    return dataclasses.replace(survey, token=token) if survey is not None else None
+
+
 # The page flow -------------------------------------------------------------------------------
 def survey_page(survey: Survey) -> ResponseReturnValue:
     """GET: the first page. POST: back, switch language, next (checking this page) or submit."""
     instrument = survey.instrument
     g.respond_survey = survey  # for the outage handler: the page can be drawn again
+    remember_survey(survey)
     if request.method == "GET":
         lang = choose_language(instrument, request.args.get("lang"))
         return render_page(survey, lang, 0, {}, FormState.new(), posted=False)
@@ -429,6 +469,8 @@ def database_error(error: SQLAlchemyError) -> ResponseReturnValue:
     release_after_outage(error)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     survey: Survey | None = g.get("respond_survey")
+    if request.method == "POST" and survey is None:
+        survey = recent_survey()
     if request.method == "POST" and survey is not None:
         response = make_response(render_posted(survey, "busy_saving", 503))
         response.headers.update(headers)
