@@ -10,7 +10,7 @@ selects the cells of the filter (months a date range cuts are rebuilt from raw r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -71,17 +71,24 @@ def scope_cells(engine: Engine, scope: Scope) -> dict[CellKey, CellStats]:
 
 
 def assess_scope(
-    engine: Engine, scope: Scope, *, by: Sequence[str] = (), **options: Any
+    engine: Engine,
+    scope: Scope,
+    *,
+    by: Sequence[str] = (),
+    cells: Mapping[CellKey, CellStats] | None = None,
+    **options: Any,
 ) -> Assessment:
     """The assessment of ``scope``. ``options`` go to ``assess`` (``period``, ``min_cell``,
     ``alpha``, ``correction``, ``targets``: the instrument's own targets by default; pass more,
-    e.g. the database's service standards, to have them assessed).
+    e.g. the database's service standards, to have them assessed). ``cells``: the scope's cells
+    when the caller has read them already (``scope_cells``), so they are not read twice.
 
     The stored version's own ``Instrument`` object is assessed, so its cached cell layout is
     shared with the cells (a copy with other targets would compare layouts field by field).
     """
     instrument = instrument_of_version(engine, scope.instrument_version_id)
-    cells = scope_cells(engine, scope)
+    if cells is None:
+        cells = scope_cells(engine, scope)
     options.setdefault("targets", instrument.targets)
     return assess(
         cells,

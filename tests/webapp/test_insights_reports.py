@@ -80,6 +80,7 @@ def test_the_pdf_of_a_scope_is_real_and_shows_its_numbers(
     assert expected.whole is not None
     assert f"n = {expected.whole.n:,}" in text
     assert "Enterprise" in text  # the cover names the filter
+    assert "Answer distributions were not supplied" not in text  # the scope's own counts
 
 
 def test_the_wait_page_refreshes_itself_until_the_pdf_is_ready(

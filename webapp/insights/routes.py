@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -26,9 +27,11 @@ from werkzeug.datastructures import MultiDict
 
 from analysis.assessment import Assessment
 from analysis.report.fetcher import PACKAGED_ASSETS
+from analysis.report.inputs import distributions_from_cells
 from analysis.report.render import render_report
 from analysis.results import AnalysisError
-from analysis.scope import assess_scope, scope_comments
+from analysis.scope import assess_scope, instrument_of_version, scope_cells, scope_comments
+from analysis.sufficient import CellKey, CellStats
 from surveys.db import write_session
 from surveys.errors import NotFoundError, SurveysError
 from surveys.instrument import Instrument
@@ -86,12 +89,17 @@ def index() -> ResponseReturnValue:
     return render_template("insights/dashboard.html", **context)
 
 
-def _assess(engine: Engine, choice: ScopeChoice, instrument: Instrument) -> Assessment:
+def _assess(
+    engine: Engine,
+    choice: ScopeChoice,
+    instrument: Instrument,
+    cells: Mapping[CellKey, CellStats] | None = None,
+) -> Assessment:
     """The one assessment of the scope that the dashboard and its PDF both render."""
     if choice.scope is None:
         raise AnalysisError("no scope chosen")
     return assess_scope(
-        engine, choice.scope, by=BY, period=choice.period, targets=instrument.targets
+        engine, choice.scope, by=BY, cells=cells, period=choice.period, targets=instrument.targets
     )
 
 
@@ -138,12 +146,15 @@ def start_report() -> ResponseReturnValue:
     scope = choice.scope
 
     def render() -> bytes:
-        assessment = _assess(engine, choice, instrument)
+        cells = scope_cells(engine, scope)
+        assessment = _assess(engine, choice, instrument, cells)
         comments = scope_comments(engine, scope, instrument)
+        stored = instrument_of_version(engine, scope.instrument_version_id)
         return render_report(
             assessment.to_json(),
             instrument,
             comments=comments,
+            distributions=distributions_from_cells(cells, stored),
             organisation=organisation,
             taxonomy_labels=labels,
         )
