@@ -148,6 +148,7 @@ def read_csv(source: CsvSource) -> CsvTable:
             if bad := _UNDECODABLE.search(cell):
                 byte = ord(bad.group()) - 0xDC00
                 name = table.column_name(index) if row.number > 1 else f"#{index + 1}"
+                name = _UNDECODABLE.sub("\ufffd", name)  # a header cell with a bad byte
                 problems.add(
                     RowProblem(
                         row.number,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -381,7 +382,17 @@ def test_a_report_job_is_its_owners(app: Flask, app_engine: Engine, mixed: Instr
     if match is None:
         pytest.skip(f"no job was started for this scope ({reply.headers['Location']})")
     job = match.group(0)
-    assert owner.get(job).status_code in {200, 500}  # 500: the wait page of a failed render
+    assert owner.get(job).status_code in {200, 500}  # a failed render has its own page
     assert other.get(job).status_code == 404
     assert other.get(job + "/pdf").status_code == 404
     assert admin.get(job).status_code in {200, 500}
+    wait_for(owner, job)
+
+
+def wait_for(web: FlaskClient, job: str, seconds: float = 120) -> None:
+    """Until the job has finished (its render thread holds a database connection, which must
+    be returned before the test's engine is disposed)."""
+    deadline = time.monotonic() + seconds
+    while 'http-equiv="refresh"' in web.get(job).get_data(as_text=True):  # still waiting
+        assert time.monotonic() < deadline, "the report job did not finish"
+        time.sleep(0.3)

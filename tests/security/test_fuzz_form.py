@@ -65,7 +65,7 @@ _values = st.one_of(
     st.sampled_from(["", " ", "NA", "na", "0", "-1", "8", "11", "999999999999", "1e3", "7.0"]),
     st.integers(min_value=-(10**20), max_value=10**20).map(str),
     st.sampled_from(["next", "back", "submit", "lang:zh-Hant", "lang:xx", "lang:"]),
-    st.integers(min_value=0, max_value=700_000).map(lambda n: "x" * n),  # up to past 500 kB
+    st.integers(min_value=0, max_value=1_100_000).map(lambda n: "x" * n),  # past 1 MiB
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=30).map(lambda s: s * 2000),
 )
 _edits = st.lists(

@@ -53,7 +53,7 @@ from analysis.report.pdf import html_to_pdf
 from analysis.report.render import render_html, report_css
 from surveys import taxonomy
 from surveys.clock import utcnow
-from surveys.csv_safety import FORMULA_TRIGGERS, restore_cell
+from surveys.csv_safety import ESCAPE, FORMULA_TRIGGERS, restore_cell
 from surveys.db import Base, make_engine, read_session, write_session
 from surveys.instrument import Instrument
 from surveys.models import Role
@@ -166,7 +166,11 @@ def import_csv(world: World, payloads: tuple[Payload, ...]) -> None:
             "segment": SEGMENT,
             "stage": "after_sales",
             "channel": "web",
-            **answers_for(index, payload.text),
+            # A leading ' is the format's escape (the import drops one, as the export adds
+            # one), so a text that starts with ' is written as the export would write it.
+            **answers_for(
+                index, ESCAPE + payload.text if payload.text[:1] == ESCAPE else payload.text
+            ),
         }
         writer.writerow([row[name] for name in columns])
         world.sent[f"csv-{payload.name}"] = payload.text

@@ -132,6 +132,7 @@ def test_fuzzed_csv_uploads(
     )
     @example(body=b"\x80")  # an undecodable header cell was quoted raw: a 500
     @example(body=header + valid.replace(b"ok", b"o\x80k"))
+    @example(body=b"\x80\r\x80")  # a bad byte in a header cell named in row 2's problem
     @given(
         body=st.one_of(
             st.binary(max_size=500),
