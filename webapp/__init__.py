@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter, Map
 
 from webapp import database, errors, security
 from webapp.settings import settings_from_env
 
+#: Largest value of the database's integer columns.
+INT32_MAX = 2**31 - 1
 #: Blueprint packages, in registration order.
 BLUEPRINTS = ("webapp.respond", "webapp.auth", "webapp.studio", "webapp.insights", "webapp.api")
 
@@ -35,6 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         instance_relative_config=True,
         instance_path=str(instance_path) if instance_path else None,
     )
+    app.url_map.converters["int"] = DatabaseInteger
     app.config.from_mapping(settings_from_env(Path(app.instance_path)))
     app.config.update(overrides)
     app.jinja_env.trim_blocks = True
@@ -47,6 +51,27 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         register_blueprint_package(app, name)
     errors.init_app(app)
     return app
+
+
+class DatabaseInteger(IntegerConverter):
+    """``<int:...>`` bounded to the database's integer columns (0..2**31-1 unless a route says
+    otherwise), so an id too large for them is a 404, not an overflow in the driver (a 500)."""
+
+    def __init__(
+        self,
+        map: Map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = None,
+        signed: bool = False,
+    ) -> None:
+        super().__init__(
+            map,
+            fixed_digits=fixed_digits,
+            min=0 if min is None else min,
+            max=INT32_MAX if max is None else max,
+            signed=signed,
+        )
 
 
 def register_blueprint_package(app: Flask, name: str) -> bool:

@@ -396,3 +396,26 @@ def wait_for(web: FlaskClient, job: str, seconds: float = 120) -> None:
     while 'http-equiv="refresh"' in web.get(job).get_data(as_text=True):  # still waiting
         assert time.monotonic() < deadline, "the report job did not finish"
         time.sleep(0.3)
+
+
+def test_ids_too_large_for_the_database_are_404(app: Flask, app_engine: Engine, rows: Rows) -> None:
+    """Every ``<int:...>`` in a URL, given a value past the database's integer columns, is a
+    404 (it was an OverflowError from the driver: a 500) for a caller allowed in."""
+    admin = signed_in(app, app_engine, Role.ADMIN)
+    key = add_api_key(app_engine)
+    adapter = app.url_map.bind("localhost")
+    huge = "9" * 20
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        ints = [name for name, conv in rule._converters.items() if conv.regex == r"\d+"]
+        if not ints or "GET" not in (rule.methods or ()):
+            continue
+        arguments = {name: argument_value(rule, name, rows) for name in rule.arguments}
+        url = adapter.build(rule.endpoint, arguments)
+        for name in ints:
+            url = url.replace(f"/{arguments[name]}", f"/{huge}", 1)
+        client = admin if not rule.endpoint.startswith("api.") else app.test_client()
+        reply = client.get(url, headers={"Authorization": f"Bearer {key}"})
+        assert reply.status_code == 404, f"{url} -> {reply.status_code}"
+        checked += 1
+    assert checked > 0
