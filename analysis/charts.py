@@ -376,6 +376,9 @@ def figure_to_svg(fig: Figure, key: str) -> str:
     _clean_tree(root, key)
     root.set("role", "img")
     root.set("aria-label", key)
+    # Registered again at each use: WeasyPrint's import re-registers the empty prefix, which
+    # would make every tag <ns0:svg> (and ET's default_namespace refuses plain attributes).
+    ET.register_namespace("", SVG_NS)
     return ET.tostring(root, encoding="unicode")
 
 

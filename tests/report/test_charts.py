@@ -102,6 +102,18 @@ def test_ids_are_prefixed_with_the_chart_key_and_unique() -> None:
     assert len(ids) == len(set(ids))
 
 
+def test_svg_keeps_its_default_namespace_whatever_the_registry_says() -> None:
+    """WeasyPrint's import runs ``register_namespace("", "")``; charts drawn after it must
+    still be ``<svg xmlns=...>``, which a browser draws, not ``<ns0:svg>``."""
+    ET.register_namespace("", "")
+    try:
+        svg = dumbbell()
+    finally:
+        ET.register_namespace("", charts.SVG_NS)
+    assert svg.startswith('<svg xmlns="http://www.w3.org/2000/svg"')
+    assert "ns0:" not in svg
+
+
 def test_the_same_data_gives_the_same_svg() -> None:
     assert dumbbell() == dumbbell()
 
