@@ -79,7 +79,7 @@ from webapp.auth.policy import Kind, policy_of
 
 #: One string carrying each class of attack, for the instrument's texts, the campaign name and
 #: the segment label (each payload alone in those places runs under the slow marker). Short
-#: enough for a chart label: a long label breaks the charts (``test_a_long_label_...``).
+#: enough for a chart label (a long one is shortened: ``test_a_long_label_...``).
 COMBINED = (
     "<script>alert(1)</script>\"><img src=x onerror=alert(1)>{{ 7*7 }}=SUM(1)';--\u202ex\u202c"
 )
@@ -562,12 +562,6 @@ def test_each_payload_in_instrument_texts(db_url: str, tmp_path: Path, payload: 
         app.extensions["gapmeter.engine"].dispose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="analysis/charts.py: a label wider than the figure gives a negative axes width "
-    "(ValueError in matplotlib), so the PDF report and the insights dashboard fail (500) for "
-    "an instrument with a long dimension or item label; reported to the lead",
-)
 def test_a_long_label_does_not_break_the_report(world: World) -> None:
     instrument = hostile_instrument(LONG_LABEL)
     records = [
