@@ -196,8 +196,25 @@ def text_width(text: str, size: float = TICK_SIZE) -> float:
     return float(width) / 72.0
 
 
+#: Widest row label, in inches: a longer one is shortened with an ellipsis (``fit_label``), so
+#: the plot keeps at least 60% of the text width whatever an instrument's labels are.
+MAX_LABEL_IN = 2.6
+
+
+def fit_label(text: str, size: float = TICK_SIZE) -> str:
+    """``text`` as it fits in ``MAX_LABEL_IN`` on one line (cut at the end with an ellipsis)."""
+    if text_width(text, size) <= MAX_LABEL_IN:
+        return text
+    return wrap_text(text, MAX_LABEL_IN, size, max_lines=1)[0]
+
+
+def _fitted(labels: Sequence[str]) -> list[str]:
+    return [fit_label(label) for label in labels]
+
+
 def _widest(labels: Sequence[str], size: float = TICK_SIZE) -> float:
-    return max((text_width(label, size) for label in labels), default=0.0)
+    widest = max((text_width(label, size) for label in labels), default=0.0)
+    return min(widest, MAX_LABEL_IN)
 
 
 _NO_LINE_START = frozenset("」』）〉》】，。、：；？！,.;:?!)\u2026")
@@ -308,7 +325,7 @@ def _limits(
 def _row_axis(ax: Axes, labels: Sequence[str]) -> list[int]:
     """Categorical rows top to bottom; returns the y of each row."""
     ys = list(range(len(labels)))[::-1]
-    ax.set_yticks(ys, list(labels))
+    ax.set_yticks(ys, _fitted(labels))
     ax.tick_params(axis="y", length=0)
     ax.spines["left"].set_visible(False)
     ax.set_ylim(-0.7, len(labels) - 0.3)
@@ -618,7 +635,7 @@ def heatmap_chart(
             for label in ax.get_xticklabels():
                 label.set_rotation(slant)
                 label.set_ha("left")
-        ax.set_yticks([rows - 1 - r + 0.5 for r in range(rows)], list(row_labels))
+        ax.set_yticks([rows - 1 - r + 0.5 for r in range(rows)], _fitted(row_labels))
         ax.tick_params(length=0)
         for spine in ax.spines.values():
             spine.set_visible(False)
@@ -843,7 +860,7 @@ def score_panels(
                 marker="o",
                 zorder=3,
             )
-            ax.set_yticks(ys, labels if number == 0 else [""] * len(labels))
+            ax.set_yticks(ys, _fitted(labels) if number == 0 else [""] * len(labels))
             ax.tick_params(axis="y", length=0)
             ax.spines["left"].set_visible(False)
             ax.set_ylim(-0.7, len(labels) - 0.3)

@@ -114,6 +114,23 @@ def test_svg_keeps_its_default_namespace_whatever_the_registry_says() -> None:
     assert "ns0:" not in svg
 
 
+def test_a_row_label_wider_than_the_page_is_shortened_not_fatal() -> None:
+    """Every chart draws with a label four lines long; as a row label (dumbbell, intervals,
+    heat map, score panels) it is cut with an ellipsis, so the plot keeps its width."""
+    long_label = "Staff explain clearly what they will do and then do it " * 4
+    drawn = all_charts(long_label)
+    for svg in (drawn[0], drawn[1], drawn[3], drawn[6]):
+        assert long_label.strip() not in svg
+        assert "Staff explain clearly" in svg
+
+
+def test_fit_label_keeps_short_labels_and_cuts_long_ones_with_an_ellipsis() -> None:
+    assert charts.fit_label("Reliability") == "Reliability"
+    cut = charts.fit_label("word " * 80)
+    assert cut.endswith("\u2026")
+    assert charts.text_width(cut) <= charts.MAX_LABEL_IN
+
+
 def test_the_same_data_gives_the_same_svg() -> None:
     assert dumbbell() == dumbbell()
 
