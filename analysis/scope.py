@@ -24,7 +24,7 @@ from analysis.sufficient import CellKey, CellStats
 from surveys.db import read_session
 from surveys.instrument import Instrument, Measure
 from surveys.models import Answer, Campaign, Response
-from surveys.services.responses import records_of
+from surveys.services.responses import RECORD_COLUMNS, records_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,15 +144,7 @@ def scope_comments(
         Answer.item.in_(text_items), Answer.text.is_not(None), Answer.text != ""
     )
     query = (
-        select(
-            Response.id,
-            Response.uid,
-            Response.campaign_id,
-            Response.submitted_at,
-            Response.segment,
-            Response.stage,
-            Response.channel,
-        )
+        select(*RECORD_COLUMNS)
         .where(*_response_filter(scope), Response.id.in_(with_text))
         .order_by(Response.id)
         .limit(limit)

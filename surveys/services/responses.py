@@ -481,7 +481,8 @@ def _batches(items: Iterable[Any], size: int) -> Iterator[tuple[Any, ...]]:
 
 
 # Reading back --------------------------------------------------------------------------------
-_RECORD_COLUMNS = (
+#: The response columns ``records_of`` turns into ``ResponseRecord``s (in this order).
+RECORD_COLUMNS = (
     Response.id,
     Response.uid,
     Response.campaign_id,
@@ -505,7 +506,7 @@ def response_records(
     last = since_id or 0
     while True:
         query = (
-            select(*_RECORD_COLUMNS)
+            select(*RECORD_COLUMNS)
             .where(Response.instrument_id == instrument_row.id, Response.id > last)
             .order_by(Response.id)
             .limit(BATCH)
@@ -520,10 +521,10 @@ def response_records(
 
 
 def stored_records(session: Session, uids: Sequence[str]) -> dict[str, tuple[int, Row[Any]]]:
-    """The response rows (``_RECORD_COLUMNS``) of ``uids`` that exist, by uid, with campaign id."""
+    """The response rows (``RECORD_COLUMNS``) of ``uids`` that exist, by uid, with campaign id."""
     found: dict[str, tuple[int, Row[Any]]] = {}
     for batch in _batches(uids, BATCH):
-        query = select(*_RECORD_COLUMNS).where(Response.uid.in_(batch))
+        query = select(*RECORD_COLUMNS).where(Response.uid.in_(batch))
         for row in session.connection().execute(query):
             found[row.uid] = (row.campaign_id, row)
     return found
@@ -532,7 +533,7 @@ def stored_records(session: Session, uids: Sequence[str]) -> dict[str, tuple[int
 def records_of(
     session: Session, instrument: Instrument, rows: Sequence[Row[Any]]
 ) -> list[ResponseRecord]:
-    """``ResponseRecord``s of response rows (``_RECORD_COLUMNS``), with one query for all their
+    """``ResponseRecord``s of response rows (``RECORD_COLUMNS``), with one query for all their
     answers."""
     layout = AnswerLayout.of(instrument)
     answers: dict[int, list[Row[Any]]] = {row.id: [] for row in rows}
