@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, func, select
 
 from surveys.db import read_session
@@ -28,6 +29,18 @@ from tests.webapp.test_auth_support import add_account, limiter_config, login
 #: The hypothesis settings of the normal suite (fast) and of the slow marker.
 FAST_EXAMPLES = 60
 SLOW_EXAMPLES = 1000
+#: The fuzz tests' hypothesis settings (``settings(FUZZ, max_examples=SLOW_EXAMPLES)`` when slow):
+#: a real app and database per run, so no deadline and no complaint about slow or big examples.
+FUZZ = settings(
+    max_examples=FAST_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
+)
 
 
 @dataclass(frozen=True)

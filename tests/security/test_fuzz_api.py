@@ -20,38 +20,18 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 from sqlalchemy import Engine
 
 from surveys.instrument import Instrument
-from tests.security.conftest import FAST_EXAMPLES, SLOW_EXAMPLES, counts
-from tests.webapp.conftest import add_campaign
+from tests.security.conftest import FUZZ, SLOW_EXAMPLES, counts
+from tests.webapp.conftest import MIXED_ANSWERS, add_campaign
 from tests.webapp.test_auth_support import add_api_key
 from webapp.api.openapi import PREFIX, schema_for
 
-VALID: dict[str, Any] = {
-    "rel_a__expectation": 6,
-    "rel_a__perception": 4,
-    "emp_a__expectation": 5,
-    "emp_a__perception": "NA",
-    "overall": 4,
-    "recommend": 9,
-    "visit": "phone",
-    "comment": "Quick and friendly",
-    "reliability__importance": 70,
-    "empathy__importance": 30,
-}
-FUZZ = settings(
-    max_examples=FAST_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
+VALID: dict[str, Any] = MIXED_ANSWERS
 PROBLEM = Draft202012Validator(schema_for("Problem"))
 JSON = "application/json"
 

@@ -21,7 +21,7 @@ import io
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
@@ -31,33 +31,15 @@ from surveys.instrument import Instrument
 from surveys.response_table import import_response_table, read_response_table, table_columns
 from surveys.services.campaigns import campaign_or_error
 from surveys.services.responses import response_records
-from tests.security.conftest import FAST_EXAMPLES, SLOW_EXAMPLES, counts
-from tests.webapp.conftest import add_campaign
+from tests.security.conftest import FUZZ, SLOW_EXAMPLES, counts
+from tests.webapp.conftest import MIXED_FORM, add_campaign
 
-FUZZ = settings(
-    max_examples=FAST_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-    ],
-)
 ROW = {
     "submitted_at": "2026-03-01T09:00:00Z",
     "segment": "consumer",
     "stage": "after_sales",
     "channel": "web",
-    "rel_a__expectation": "6",
-    "rel_a__perception": "4",
-    "emp_a__expectation": "5",
-    "emp_a__perception": "NA",
-    "overall": "4",
-    "recommend": "9",
-    "visit": "phone",
-    "comment": "Quick and friendly",
-    "reliability__importance": "70",
-    "empathy__importance": "30",
+    **MIXED_FORM,
 }
 EDGE_VALUES = [
     "",

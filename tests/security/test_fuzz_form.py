@@ -22,42 +22,21 @@ from urllib.parse import quote_from_bytes, urlencode
 
 import pytest
 from flask import Flask
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import event, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from surveys.instrument import Instrument
-from tests.security.conftest import FAST_EXAMPLES, SLOW_EXAMPLES, counts
-from tests.webapp.conftest import Page, SurveyClient, add_campaign, read_page
+from tests.security.conftest import FUZZ, SLOW_EXAMPLES, counts
+from tests.webapp.conftest import MIXED_FORM, Page, SurveyClient, add_campaign, read_page
 from webapp.errors import MESSAGES
 from webapp.forms.i18n import ui
 
 #: A complete, valid response to ``mixed`` (every page's answers; the last page submits).
-VALID = {
-    "rel_a__expectation": "6",
-    "rel_a__perception": "4",
-    "emp_a__expectation": "5",
-    "emp_a__perception": "NA",
-    "overall": "4",
-    "recommend": "9",
-    "visit": "phone",
-    "comment": "Quick and friendly",
-    "reliability__importance": "70",
-    "empathy__importance": "30",
-}
+VALID = MIXED_FORM
 #: ``mixed`` has three pages (two sections and the points allocation); posting the last submits.
 LAST_PAGE = "2"
 CONTROL = ("gm_nav", "gm_page", "gm_state", "gm_lang", "gm_token", "csrf_token")
-FUZZ = settings(
-    max_examples=FAST_EXAMPLES,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.function_scoped_fixture,
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.large_base_example,
-    ],
-)
 
 _names = st.one_of(st.sampled_from([*VALID, *CONTROL]), st.text(max_size=40))
 _values = st.one_of(

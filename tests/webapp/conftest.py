@@ -139,6 +139,22 @@ sections:
   - {key: overall, title: {en: Overall, zh-Hant: 整體}, items: [overall, recommend, visit, comment]}
 """
 
+#: A complete, valid answer set for ``MIXED_YAML`` as API JSON; ``MIXED_FORM`` as a browser
+#: posts it (every value a string).
+MIXED_ANSWERS: dict[str, int | str] = {
+    "rel_a__expectation": 6,
+    "rel_a__perception": 4,
+    "emp_a__expectation": 5,
+    "emp_a__perception": "NA",
+    "overall": 4,
+    "recommend": 9,
+    "visit": "phone",
+    "comment": "Quick and friendly",
+    "reliability__importance": 70,
+    "empathy__importance": 30,
+}
+MIXED_FORM = {name: str(value) for name, value in MIXED_ANSWERS.items()}
+
 
 def mixed_instrument(item_text: str = "Keeps its promises") -> Instrument:
     """``MIXED_YAML`` with the first item's English text replaced (for hostile-text tests)."""

@@ -24,7 +24,7 @@ from surveys.db import read_session, write_session
 from surveys.instrument import Instrument
 from surveys.models import Access, Answer, ApiKey, Response, Role, Source
 from surveys.services import accounts, campaigns
-from tests.webapp.conftest import add_campaign, count_responses, make_app
+from tests.webapp.conftest import MIXED_ANSWERS, add_campaign, count_responses, make_app
 from tests.webapp.test_auth_support import (
     add_account,
     add_api_key,
@@ -33,18 +33,7 @@ from tests.webapp.test_auth_support import (
 )
 from webapp.api.openapi import PREFIX, openapi_document
 
-ANSWERS = {
-    "rel_a__expectation": 6,
-    "rel_a__perception": 4,
-    "emp_a__expectation": 5,
-    "emp_a__perception": "NA",
-    "overall": 4,
-    "recommend": 9,
-    "visit": "phone",
-    "comment": "Quick and friendly",
-    "reliability__importance": 70,
-    "empathy__importance": 30,
-}
+ANSWERS = MIXED_ANSWERS
 
 
 # Checking replies against the document --------------------------------------------------------
