@@ -39,7 +39,7 @@ from surveys.instrument import Instrument
 from surveys.models import InstrumentVersion, Invitation, Role
 from tests.security.conftest import counts, signed_in
 from tests.webapp.conftest import MIXED_YAML, add_campaign, add_invitation
-from tests.webapp.test_auth_support import add_api_key, csrf_token
+from tests.webapp.test_auth_support import add_api_key, call, csrf_token, refused
 from webapp.api.openapi import PREFIX
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -149,20 +149,6 @@ def all_routes(app: Flask, rows: Rows) -> Iterator[Route]:
 def rows(app_engine: Engine, mixed: Instrument) -> Rows:
     campaign = add_campaign(app_engine, mixed, "authz")
     return Rows(campaign, mixed.key, add_invitation(app_engine, campaign))
-
-
-def call(client: FlaskClient, route: Route, **headers: str) -> tuple[int, str]:
-    """``route`` as a browser sends it (a staff form post carries the session's token)."""
-    data = {}
-    if route.method != "GET" and not route.endpoint.startswith("api."):
-        data = {"csrf_token": csrf_token(client)}
-    reply = client.open(route.url, method=route.method, data=data, headers=headers)
-    reply.close()
-    return reply.status_code, reply.headers.get("Location", "")
-
-
-def refused(status: int, location: str) -> bool:
-    return status in {401, 403} or location.startswith("/login")
 
 
 # The matrix -----------------------------------------------------------------------------------

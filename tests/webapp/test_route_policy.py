@@ -14,14 +14,13 @@ from dataclasses import dataclass
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from werkzeug.routing import Rule
 
 from surveys.instrument import Instrument
 from surveys.models import Role
 from tests.webapp.conftest import add_campaign, add_invitation
-from tests.webapp.test_auth_support import add_account, add_api_key, csrf_token, login
+from tests.webapp.test_auth_support import add_account, add_api_key, call, login, refused
 from webapp.auth.policy import (
     API,
     PUBLIC,
@@ -73,20 +72,6 @@ def values(app_engine: Engine, mixed: Instrument) -> dict[str, str]:
     }
 
 
-def call(client: FlaskClient, route: Route, **headers: str) -> tuple[int, str]:
-    """Send ``route`` as a browser would (a form post carries the session's CSRF token)."""
-    data = {}
-    if route.method != "GET" and not route.endpoint.startswith("api."):
-        data = {"csrf_token": csrf_token(client)}
-    reply = client.open(route.url, method=route.method, data=data, headers=headers)
-    reply.close()
-    return reply.status_code, reply.headers.get("Location", "")
-
-
-def refused_by_policy(status: int, location: str) -> bool:
-    return status in {401, 403} or location.startswith("/login")
-
-
 # Declarations ---------------------------------------------------------------------------------
 def test_every_endpoint_declares_a_policy(app: Flask) -> None:
     assert undeclared_endpoints(app) == []
@@ -135,7 +120,7 @@ def test_anonymous_callers_reach_public_routes_only(app: Flask, values: dict[str
         checked[route.policy.kind] += 1
         where = f"{route.method} {route.url}"
         if route.policy.kind is Kind.PUBLIC:
-            assert not refused_by_policy(status, location), where
+            assert not refused(status, location), where
         elif route.policy.kind is Kind.API:
             assert status == 401, where
         else:
@@ -154,7 +139,7 @@ def test_each_role_gets_what_its_policy_allows(
 ) -> None:
     client = app.test_client()
     assert login(client, add_account(app_engine, role)).status_code == 303
-    allowed = refused = 0
+    allowed = forbidden = 0
     for route in routes(app, values):
         if route.endpoint == "auth.logout":
             continue  # would end the session the rest of the walk needs; tested in test_auth
@@ -163,14 +148,14 @@ def test_each_role_gets_what_its_policy_allows(
         if route.policy.kind is Kind.API:
             assert status == 401, where  # the session cookie is no API key
         elif route.policy.allows(role):
-            assert not refused_by_policy(status, location), where
+            assert not refused(status, location), where
             allowed += 1
         else:
             assert status == 403, where
-            refused += 1
+            forbidden += 1
     assert allowed > 0
     if role is Role.ADMIN:
-        assert refused == 0
+        assert forbidden == 0
 
 
 def test_an_api_key_opens_the_api_and_nothing_else(
