@@ -226,7 +226,9 @@ class Instrument:
     targets: tuple[TargetSpec, ...] = ()
     description: Text | None = None
     thanks: Text | None = None
-    _index: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
+    _index: dict[str, Any] = field(
+        default_factory=dict, init=False, compare=False, hash=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         self._index.update(
@@ -234,6 +236,11 @@ class Instrument:
             scales={scale.key: scale for scale in self.scales},
             dimensions={dim.key: dim for dim in self.dimensions},
         )
+
+    def __hash__(self) -> int:
+        # Equal instruments share key and version, so this agrees with ``==``; hashing the
+        # whole tree (the dataclass default) cost every cached form lookup a deep walk.
+        return hash((self.key, self.version))
 
     # Lookups -------------------------------------------------------------------------------
     def item(self, key: str) -> Item:
@@ -275,7 +282,10 @@ class Instrument:
 
     # Slots ---------------------------------------------------------------------------------
     def slots(self) -> tuple[Slot, ...]:
-        """Every answer slot in questionnaire order, allocation slots last."""
+        """Every answer slot in questionnaire order, allocation slots last (worked out once)."""
+        cached: tuple[Slot, ...] | None = self._index.get("slots")
+        if cached is not None:
+            return cached
         slots = [
             Slot(item.slot_name(measure), measure, item.key, item.dimension)
             for item in self.items
@@ -286,7 +296,8 @@ class Instrument:
                 Slot(f"{dim.key}__importance", Measure.IMPORTANCE, None, dim.key)
                 for dim in self.dimensions
             ]
-        return tuple(slots)
+        self._index["slots"] = tuple(slots)
+        return self._index["slots"]  # type: ignore[no-any-return]
 
     def slots_of(self, item: Item) -> Iterator[Slot]:
         for measure in item.measures:

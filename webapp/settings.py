@@ -12,6 +12,7 @@
 | `GAPMETER_PROXY_HOPS` | proxies whose `X-Forwarded-*` headers are trusted | `0` |
 | `GAPMETER_AUTO_MIGRATE` | `1`: migrate the schema when the app starts | on for SQLite only |
 | `GAPMETER_STAFF_SESSION_HOURS` | a staff sign-in lasts at most this many hours | `12` |
+| `GAPMETER_CAMPAIGN_CACHE_SECONDS` | survey pages keep a campaign this long (0: off) | `5` |
 
 Flags accept `1/true/yes/on` and `0/false/no/off`. Without `GAPMETER_SECRET_KEY` a key is made
 with `secrets` once and kept in `instance/secret_key` (mode 0600). Without auto-migration
@@ -61,6 +62,9 @@ def settings_from_env(
         "TRUSTED_HOSTS": hosts or None,
         "GAPMETER_PROXY_HOPS": _positive_int(env, "GAPMETER_PROXY_HOPS", 0, allow_zero=True),
         "GAPMETER_STAFF_SESSION_HOURS": _positive_int(env, "GAPMETER_STAFF_SESSION_HOURS", 12),
+        "GAPMETER_CAMPAIGN_CACHE_SECONDS": _positive_int(
+            env, "GAPMETER_CAMPAIGN_CACHE_SECONDS", 5, allow_zero=True
+        ),
         "GAPMETER_AUTO_MIGRATE": _flag(env, "GAPMETER_AUTO_MIGRATE", default=is_sqlite),
         "SESSION_COOKIE_SECURE": secure,
         # The __Host- prefix makes browsers refuse the cookie unless it is Secure, host-only

@@ -39,12 +39,18 @@ class Campaign(Base):
 
     def state(self, now: datetime | None = None) -> str:
         """``open``, ``not_open_yet`` or ``closed`` at ``now``."""
-        now = as_utc(now or utcnow())
-        if now < as_utc(self.opens_at):
-            return "not_open_yet"
-        if self.closes_at is not None and now >= as_utc(self.closes_at):
-            return "closed"
-        return "open"
+        return window_state(self.opens_at, self.closes_at, now)
+
+
+def window_state(opens_at: datetime, closes_at: datetime | None, now: datetime | None) -> str:
+    """``open``, ``not_open_yet`` or ``closed`` at ``now`` (default: now) for a campaign open
+    from ``opens_at`` until ``closes_at``."""
+    now = as_utc(now or utcnow())
+    if now < as_utc(opens_at):
+        return "not_open_yet"
+    if closes_at is not None and now >= as_utc(closes_at):
+        return "closed"
+    return "open"
 
 
 class Invitation(Base):

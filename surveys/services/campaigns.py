@@ -3,14 +3,16 @@ times, by open link or by invitation only."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session, joinedload
 
 from surveys.clock import as_utc, utcnow
 from surveys.errors import NotFoundError, SurveysError
 from surveys.models import Access, Campaign, InstrumentVersion
+from surveys.models.campaigns import window_state
 from surveys.taxonomy import check_key, get_term
 
 KEY_LENGTH = 64
@@ -90,6 +92,69 @@ def campaign_or_error(session: Session, key: str, *, lean: bool = False) -> Camp
     if campaign is None:
         raise NotFoundError(f"no campaign {str(key)[:80]!r}")
     return campaign
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFacts:
+    """What the survey pages and intake need of a campaign, as plain values: read with one
+    Core query (``campaign_facts``), so it can be kept between requests and sessions."""
+
+    id: int
+    key: str
+    instrument_id: int
+    content_hash: str
+    stage: str
+    channel: str
+    segment: str | None
+    access: Access
+    opens_at: datetime
+    closes_at: datetime | None
+
+    def state(self, now: datetime | None = None) -> str:
+        """``open``, ``not_open_yet`` or ``closed`` at ``now`` (``Campaign.state``)."""
+        return window_state(self.opens_at, self.closes_at, now)
+
+    @classmethod
+    def of(cls, campaign: Campaign) -> CampaignFacts:
+        return cls(
+            campaign.id,
+            campaign.key,
+            campaign.instrument_id,
+            campaign.instrument.content_hash,
+            campaign.stage,
+            campaign.channel,
+            campaign.segment,
+            Access(campaign.access),
+            campaign.opens_at,
+            campaign.closes_at,
+        )
+
+
+_FACTS = (
+    select(
+        Campaign.id,
+        Campaign.key,
+        Campaign.instrument_id,
+        InstrumentVersion.content_hash,
+        Campaign.stage,
+        Campaign.channel,
+        Campaign.segment,
+        Campaign.access,
+        Campaign.opens_at,
+        Campaign.closes_at,
+    )
+    .join(InstrumentVersion, InstrumentVersion.id == Campaign.instrument_id)
+    .where(Campaign.key == bindparam("key"))
+)
+
+
+def campaign_facts(connection: Connection | Session, key: str) -> CampaignFacts | None:
+    """The facts of campaign ``key`` (None if there is none), in the caller's transaction."""
+    row = connection.execute(_FACTS, {"key": key}).first()
+    if row is None:
+        return None
+    values = row._tuple()
+    return CampaignFacts(*values[:7], Access(values[7]), *values[8:])
 
 
 def list_campaigns(

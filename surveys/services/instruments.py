@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Connection, exists, select
 from sqlalchemy.orm import Session
 
 from surveys.errors import InstrumentImmutableError
@@ -85,14 +86,33 @@ def list_instruments(session: Session) -> list[InstrumentVersion]:
 
 def instrument_of(row: InstrumentVersion) -> Instrument:
     """The ``Instrument`` of a stored version, checked once per content hash and then cached."""
+    return _cached(row.content_hash) or _remember(row.content_hash, row.definition)
+
+
+def instrument_by_hash(
+    connection: Connection | Session, instrument_id: int, content_hash: str
+) -> Instrument:
+    """The ``Instrument`` of version row ``instrument_id`` with ``content_hash``, from the cache
+    when it is there, else its JSON read by id (``CampaignFacts`` carry both)."""
+    cached = _cached(content_hash)
+    if cached is not None:
+        return cached
+    query = select(InstrumentVersion.definition).where(InstrumentVersion.id == instrument_id)
+    return _remember(content_hash, connection.execute(query).scalar_one())
+
+
+def _cached(content_hash: str) -> Instrument | None:
     with _cache_lock:
-        cached = _cache.get(row.content_hash)
+        cached = _cache.get(content_hash)
         if cached is not None:
-            _cache.move_to_end(row.content_hash)
-            return cached
-    instrument = instrument_from_json(row.definition)
+            _cache.move_to_end(content_hash)
+        return cached
+
+
+def _remember(content_hash: str, definition: dict[str, Any]) -> Instrument:
+    instrument = instrument_from_json(definition)
     with _cache_lock:
-        _cache[row.content_hash] = instrument
+        _cache[content_hash] = instrument
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return instrument

@@ -19,6 +19,7 @@ back in batches for the export.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,6 @@ from sqlalchemy.orm import Session
 from surveys.answers import (
     COLUMN_OF,
     AnswerSet,
-    answer_rows,
     segment_from_answers,
 )
 from surveys.clock import as_utc, utcnow
@@ -48,8 +48,8 @@ from surveys.errors import (
 from surveys.instrument import Instrument
 from surveys.models import Access, Answer, Campaign, InstrumentVersion, Invitation, Response, Source
 from surveys.response_table import ResponseRecord
-from surveys.services.campaigns import campaign_or_error
-from surveys.services.instruments import instrument_of
+from surveys.services.campaigns import CampaignFacts, campaign_facts
+from surveys.services.instruments import instrument_by_hash, instrument_of
 from surveys.services.invitations import find_invitation
 from surveys.taxonomy import UNCLASSIFIED, get_term
 
@@ -131,14 +131,16 @@ def submit_response(
     try:
         with write_session(engine) as session:
             return intake.store(session)
-    except AlreadyAnsweredError:
+    except (AlreadyAnsweredError, CampaignClosedError):
+        # A retry of a stored response gets that response, even once the invitation is used
+        # or the campaign has closed.
         if (replay := _replayed(engine, intake)) is not None:
             return replay
         raise
     except IntegrityError:
-        # A concurrent twin committed first (PostgreSQL lets both get this far; the unique
-        # constraints decide). Re-read: a retry gets the first response, a second use of the
-        # invitation is told it was answered.
+        # A retry, or a concurrent twin that committed first: the unique constraints decide.
+        # Re-read: a retry gets the first response, a second use of the invitation is told it
+        # was answered.
         if (replay := _replayed(engine, intake)) is not None:
             return replay
         if token is not None and _answered(engine, token):
@@ -191,8 +193,8 @@ def submit_batch(
     try:
         with write_session(engine) as session:
             return [intake.store(session) for intake in intakes]
-    except IntegrityError:
-        # A concurrent twin of the batch committed first (see submit_response).
+    except (IntegrityError, CampaignClosedError):
+        # A retry or a concurrent twin of a stored batch (see submit_response).
         if idempotency_key is not None:
             with read_session(engine) as session:
                 replays = [intake.replay(session) for intake in intakes]
@@ -252,44 +254,48 @@ class _Intake:
     segment_key: str | None = None
 
     def store(self, session: Session) -> Submitted:
-        campaign = campaign_or_error(session, self.campaign_key, lean=True)
-        replay = self.replay(session, campaign)
-        if replay is not None:
-            return replay
+        """Check, claim and insert in the caller's write transaction. A retry with a stored
+        idempotency key fails the key's unique index here and is answered by ``replay``
+        afterwards, so the first try does not pay a lookup for it."""
+        connection = session.connection()
+        campaign = campaign_facts(connection, self.campaign_key)
+        if campaign is None:
+            raise NotFoundError(f"no campaign {str(self.campaign_key)[:80]!r}")
         now = utcnow()
         state = campaign.state(now)
         if state != "open":
             raise CampaignClosedError(state)
-        instrument = instrument_of(campaign.instrument)
+        instrument = instrument_by_hash(connection, campaign.instrument_id, campaign.content_hash)
         if self.segment_key is not None:
             get_term(session, "segment", self.segment_key)
         invitation = self.claim(session, campaign, now)
-        response = Response(
-            uid=new_uid(),
-            campaign_id=campaign.id,
-            instrument_id=campaign.instrument_id,
-            segment=self.segment(instrument, campaign, invitation),
-            stage=campaign.stage,
-            channel=campaign.channel,
-            submitted_at=as_utc(self.submitted_at or now),
-            duration_seconds=self.duration_seconds,
-            language=self.language,
-            source=self.source,
-            invitation_id=invitation.id if invitation is not None else None,
-            idempotency_key=self.idempotency_key,
-            payload_hash=self.payload_hash,
+        uid = new_uid()
+        inserted = connection.execute(
+            insert(_RESPONSES),
+            {
+                "uid": uid,
+                "campaign_id": campaign.id,
+                "instrument_id": campaign.instrument_id,
+                "segment": self.segment(instrument, campaign, invitation),
+                "stage": campaign.stage,
+                "channel": campaign.channel,
+                "submitted_at": as_utc(self.submitted_at or now),
+                "duration_seconds": self.duration_seconds,
+                "language": self.language,
+                "source": self.source.value,
+                "invitation_id": invitation.id if invitation is not None else None,
+                "idempotency_key": self.idempotency_key,
+                "payload_hash": self.payload_hash,
+            },
         )
-        session.add(response)
-        session.flush()
-        rows = [
-            {**_EMPTY_ANSWER, **row, "response_id": response.id}
-            for row in answer_rows(instrument, self.answers)
-        ]
+        response_id = int(inserted.inserted_primary_key[0])
+        rows: list[tuple[Any, ...]] = []
+        AnswerLayout.of(instrument).extend(rows, response_id, self.answers)
         if rows:
-            session.execute(insert(_ANSWERS), rows)
-        return Submitted(response.uid, response.id)
+            _answer_writer(connection)(rows)
+        return Submitted(uid, response_id)
 
-    def replay(self, session: Session, campaign: Campaign | None = None) -> Submitted | None:
+    def replay(self, session: Session) -> Submitted | None:
         """The response stored earlier under this idempotency key, if any; the same key with
         another payload (or for another campaign) is a conflict."""
         if self.idempotency_key is None:
@@ -301,15 +307,19 @@ class _Intake:
         ).first()
         if found is None:
             return None
-        campaign = campaign or campaign_or_error(session, self.campaign_key)
-        if found.campaign_id != campaign.id or found.payload_hash != self.payload_hash:
+        campaign = campaign_facts(session, self.campaign_key)
+        if (
+            campaign is None
+            or found.campaign_id != campaign.id
+            or (found.payload_hash != self.payload_hash)
+        ):
             raise IdempotencyConflictError(
                 "this idempotency key was used for a different submission; "
                 "send a new key with new answers"
             )
         return Submitted(found.uid, found.id, replayed=True)
 
-    def claim(self, session: Session, campaign: Campaign, now: datetime) -> Invitation | None:
+    def claim(self, session: Session, campaign: CampaignFacts, now: datetime) -> Invitation | None:
         """The invitation of the token, marked used by compare-and-set in this transaction."""
         if self.token is None:
             if campaign.access == Access.INVITATION:
@@ -331,7 +341,7 @@ class _Intake:
         return invitation
 
     def segment(
-        self, instrument: Instrument, campaign: Campaign, invitation: Invitation | None
+        self, instrument: Instrument, campaign: CampaignFacts, invitation: Invitation | None
     ) -> str:
         """The invitation's segment, else the one given, else the classification answer's, else
         the campaign's."""
@@ -395,6 +405,7 @@ class AnswerLayout:
         self.by_key = dict(rows)
 
     @classmethod
+    @functools.lru_cache(maxsize=64)
     def of(cls, instrument: Instrument) -> AnswerLayout:
         value_columns = list(_EMPTY_ANSWER)
         groups: dict[str, list[tuple[str, int, int]]] = {}

@@ -102,9 +102,7 @@ def hostile_instrument(instrument: Instrument) -> Instrument:
         else item
         for item in instrument.items
     )
-    fields = {f.name: getattr(instrument, f.name) for f in dataclasses.fields(instrument)}
-    fields.update(items=items, _index={})
-    return Instrument(**fields)
+    return dataclasses.replace(instrument, items=items)
 
 
 class Recording(PackagedAssetsOnly):

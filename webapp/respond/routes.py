@@ -28,8 +28,8 @@ from typing import Any
 from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
+from flask_wtf.csrf import CSRFError, generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
@@ -44,8 +44,9 @@ from surveys.errors import (
     NotFoundError,
 )
 from surveys.instrument import Instrument
-from surveys.models import Access, Campaign, Source
+from surveys.models import Access, Source
 from surveys.services import campaigns, instruments, invitations, responses
+from surveys.services.campaigns import CampaignFacts
 from webapp.database import get_engine, get_session, release_session
 from webapp.errors import RETRY_AFTER_SECONDS, database_unavailable, release_after_outage
 from webapp.forms.i18n import UI, language_name, ui
@@ -56,6 +57,7 @@ from webapp.forms.response_form import (
     controls_form,
     survey_pages,
 )
+from webapp.respond.caches import Found, campaign_cache, first_views
 from webapp.respond.state import FormState, choose_language, payload_hash, posted_answers
 from webapp.security import no_store
 
@@ -72,7 +74,7 @@ MAX_TOKEN_LENGTH = 128
 class Survey:
     """What a respondent is answering: a campaign, its instrument, and their invitation token."""
 
-    campaign: Campaign
+    campaign: CampaignFacts
     instrument: Instrument
     token: str | None = None
 
@@ -137,10 +139,10 @@ def invitation() -> ResponseReturnValue:
 
 @bp.get("/s/<campaign_key>/thanks")
 def thanks(campaign_key: str) -> ResponseReturnValue:
-    campaign = campaigns.get_campaign(get_session(), campaign_key, lean=True)
-    if campaign is None:
+    found = find_campaign(campaign_key)
+    if found is None:
         raise Unavailable(404, "unknown")
-    instrument = instruments.instrument_of(campaign.instrument)
+    instrument = found[1]
     lang = choose_language(instrument, request.args.get("lang"))
     text = instrument.thanks.get(lang) if instrument.thanks else ui("thanks_default", lang)
     return render_template(
@@ -149,11 +151,27 @@ def thanks(campaign_key: str) -> ResponseReturnValue:
 
 
 # Loading -------------------------------------------------------------------------------------
-def open_survey(campaign_key: str) -> Survey:
-    campaign = campaigns.get_campaign(get_session(), campaign_key, lean=True)
-    if campaign is None:
+def find_campaign(campaign_key: str, *, renew: bool = False) -> Found | None:
+    """The campaign ``campaign_key`` and its instrument, kept a few seconds (``caches``);
+    ``renew`` reads them anew."""
+
+    def load() -> Found | None:
+        session = get_session()
+        facts = campaigns.campaign_facts(session, campaign_key)
+        if facts is None:
+            return None
+        return facts, instruments.instrument_by_hash(
+            session, facts.instrument_id, facts.content_hash
+        )
+
+    return campaign_cache().get(campaign_key, load, renew=renew)
+
+
+def open_survey(campaign_key: str, *, renew: bool = False) -> Survey:
+    found = find_campaign(campaign_key, renew=renew)
+    if found is None:
         raise Unavailable(404, "unknown")
-    instrument = instruments.instrument_of(campaign.instrument)
+    campaign, instrument = found
     if campaign.access == Access.INVITATION:
         raise Unavailable(403, "invitation_only", instrument)
     _check_open(campaign, instrument)
@@ -166,19 +184,19 @@ def invited_survey(token: str | None) -> Survey:
         invitation = invitations.find_invitation(get_session(), token)
     if invitation is None:
         raise Unavailable(404, "unknown_invitation")
-    campaign = invitation.campaign
-    instrument = instruments.instrument_of(campaign.instrument)
+    campaign = CampaignFacts.of(invitation.campaign)
+    instrument = instruments.instrument_of(invitation.campaign.instrument)
     if invitation.used_at is not None:
         raise Unavailable(409, "used", instrument)
     _check_open(campaign, instrument)
     return Survey(campaign, instrument, token)
 
 
-def _check_open(campaign: Campaign, instrument: Instrument) -> None:
+def _check_open(campaign: CampaignFacts, instrument: Instrument) -> None:
     _raise_for_state(campaign.state(), campaign, instrument)
 
 
-def _raise_for_state(state: str, campaign: Campaign, instrument: Instrument) -> None:
+def _raise_for_state(state: str, campaign: CampaignFacts, instrument: Instrument) -> None:
     if state == "not_open_yet":
         opens = as_utc(campaign.opens_at).strftime("%Y-%m-%d %H:%M UTC")
         raise Unavailable(403, "not_open", instrument, date=opens)
@@ -243,19 +261,32 @@ def survey_page(survey: Survey) -> ResponseReturnValue:
     if nav.startswith("lang:"):
         lang = choose_language(instrument, nav.removeprefix("lang:"))
         return render_page(survey, lang, page, raw, state)
-    try:
-        parse_answers(instrument, raw, slots=pages[page].slots)
-    except AnswerError as error:
-        return render_page(survey, lang, page, raw, state, problems=error.problems, status=422)
     if page < len(pages) - 1:
+        if survey.token is None:  # an invitation's campaign was read with it just now
+            open_survey(survey.campaign.key, renew=True)
+        try:
+            parse_answers(instrument, raw, slots=pages[page].slots)
+        except AnswerError as error:
+            return render_page(survey, lang, page, raw, state, problems=error.problems, status=422)
         return render_page(survey, lang, page + 1, raw, state)
+    # The last page: one check of every answer. This page's problems come first, as on any
+    # other page; answers left wrong on an earlier page (edited hidden inputs) send there.
     try:
         answers = parse_answers(instrument, raw)
     except AnswerError as error:
-        first = _first_page_with(pages, error.problems)
+        here = {slot.name for slot in pages[page].slots}
+        problems = [problem for problem in error.problems if problem.slot in here]
+        first = page if problems else _first_page_with(pages, error.problems)
         notice = ui("errors_elsewhere", lang) if first != page else None
         return render_page(
-            survey, lang, first, raw, state, problems=error.problems, notice=notice, status=422
+            survey,
+            lang,
+            first,
+            raw,
+            state,
+            problems=problems or error.problems,
+            notice=notice,
+            status=422,
         )
 
     release_session()  # the write below takes its own connection; don't hold two
@@ -327,14 +358,43 @@ def render_page(
     form_class = build_response_form(instrument, lang, page)
     # Nothing filled in on this page and nothing wrong: its questions come drawn already.
     blank = not problems and not any(raw.get(name) for name in form_class.slot_names)
+    if blank and not posted and notice is None:
+        return first_view(survey, lang, form_class, state), status
+    html = draw_page(
+        survey,
+        lang,
+        form_class,
+        raw,
+        state,
+        blank=blank,
+        posted=posted,
+        problems=problems,
+        notice=notice,
+    )
+    return html, status
+
+
+def draw_page(
+    survey: Survey,
+    lang: str,
+    form_class: type[ResponseForm],
+    raw: Mapping[str, str],
+    state: FormState,
+    *,
+    blank: bool,
+    posted: bool,
+    problems: Sequence[FieldProblem] = (),
+    notice: str | None = None,
+) -> str:
+    """The page of ``form_class`` drawn with the template (``render_page`` says which)."""
+    instrument = survey.instrument
     form = (controls_form(form_class) if blank else form_class)(
         formdata=MultiDict(raw) if posted else None
     )
-    form.gm_page.data = str(page)
+    form.gm_page.data = str(form.page.index)
     form.gm_state.data = state.dumps()
     form.gm_lang.data = lang
     block_errors = [] if blank else _place_problems(instrument, form, raw, problems)
-    pages = survey_pages(instrument)
     context = {
         "form": form,
         "page": form.page,
@@ -348,12 +408,46 @@ def render_page(
         "block_errors": block_errors,
         "notice": notice,
         "posted": posted,
-        "last": page == len(pages) - 1,
+        "last": form.page.index == form.page.count - 1,
         "languages": instrument.languages,
         "allocation_spent": _allocation_spent(form, raw),
         "questions_html": blank_questions(form_class, lang) if blank else None,
     }
-    return render_template("respond/page.html", **context), status
+    return render_template("respond/page.html", **context)
+
+
+def first_view(survey: Survey, lang: str, form_class: type[ResponseForm], state: FormState) -> str:
+    """A page as first shown (nothing posted): the kept text between its three per-request
+    values (``caches``), joined with this request's CSRF token, form state and invitation
+    token. The first request of a page draws it in full and splits it at those values; a page
+    where one of them does not occur exactly once is drawn in full every time."""
+    csrf_token = generate_csrf()
+    values = [csrf_token, state.dumps()] + ([survey.token] if survey.token is not None else [])
+    escaped = [str(escape(value)) for value in values]
+    key = (form_class, lang, survey.action, len(values), request.script_root)
+    drawn: list[str] = []
+
+    def draw() -> tuple[str, ...] | None:
+        html = draw_page(survey, lang, form_class, {}, state, blank=True, posted=False)
+        drawn.append(html)
+        return split_at(html, escaped)
+
+    parts = first_views().get(key, draw)
+    if parts is None:
+        return drawn[0]
+    return "".join(part + value for part, value in zip(parts, [*escaped, ""], strict=True))
+
+
+def split_at(text: str, values: Sequence[str]) -> tuple[str, ...] | None:
+    """``text`` cut at each of ``values`` in turn, each occurring exactly once, in order."""
+    parts: list[str] = []
+    rest = text
+    for value in values:
+        if not value or text.count(value) != 1 or value not in rest:
+            return None
+        before, rest = rest.split(value, 1)
+        parts.append(before)
+    return (*parts, rest)
 
 
 @functools.lru_cache(maxsize=512)

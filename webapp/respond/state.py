@@ -3,6 +3,7 @@ and form nonce, the answers posted so far, and the respondent's language."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -60,7 +61,12 @@ class FormState:
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return _serializer_for(current_app.config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _serializer_for(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt=_SALT)
 
 
 def posted_answers(instrument: Instrument, form: Mapping[str, str]) -> dict[str, str]:

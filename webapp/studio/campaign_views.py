@@ -22,6 +22,7 @@ from surveys.errors import ImportRowsError, NotFoundError, RowProblem, SurveysEr
 from surveys.models import Access, Campaign, Response
 from surveys.services import audit, campaigns, instruments, invitations
 from webapp.database import get_engine, get_session, release_session
+from webapp.respond.caches import campaign_cache
 from webapp.studio.blueprint import bp
 from webapp.studio.fielding import fielding
 from webapp.studio.forms import (
@@ -167,6 +168,7 @@ def _set_window(campaign_key: str, opening: bool) -> ResponseReturnValue:
             campaigns.open_campaign(session, campaign_key)
         else:
             campaigns.close_campaign(session, campaign_key)
+    campaign_cache().forget(campaign_key)  # this worker's survey pages see it at once
     flash(f"Campaign {campaign_key} is {'open' if opening else 'closed'} now.")
     return redirect(url_for("studio.campaign_detail", campaign_key=campaign_key), 303)
 
