@@ -7,12 +7,15 @@ reads then writes waits for the lock instead of failing with ``SQLITE_BUSY``.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 NAMING_CONVENTION = {
@@ -58,9 +61,38 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    def _on_begin(connection: Connection) -> None:
+        if connection.get_execution_options().get(WRITE_OPTION, False):
+            begin_immediate(connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def begin_immediate(connection: Connection, timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+    """``BEGIN IMMEDIATE``, tried again every 50 µs to 2 ms while another connection writes,
+    for up to ``timeout_ms``; then SQLite's "database is locked", as with its busy timeout.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10… ms between tries. A survey submission holds
+    the write lock for well under a millisecond, so with two workers the one that waited slept
+    far longer than the other wrote (benchmarks/README.md, "Intake speed").
+    """
+    driver: Any = connection.connection.driver_connection
+    driver.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + timeout_ms / 1000
+        pause = 0.00005
+        while True:
+            try:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+                return
+            except OperationalError as error:
+                busy = getattr(error.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+                if not busy or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.002)
+    finally:
+        driver.execute(f"PRAGMA busy_timeout={timeout_ms}")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -70,9 +102,27 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def write_session(engine: Engine) -> Iterator[Session]:
     """A session whose transaction is a write from its first statement; commits on success."""
-    bind = engine.execution_options(**{WRITE_OPTION: True})
-    with Session(bind, expire_on_commit=False) as session, session.begin():
+    with Session(write_bind(engine), expire_on_commit=False) as session, session.begin():
         yield session
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """``write_session`` without the ORM: a Core connection in a write transaction, committed
+    on success (the intake, whose few statements need no unit of work)."""
+    with write_bind(engine).begin() as connection:
+        yield connection
+
+
+def write_bind(engine: Engine) -> Engine:
+    """``engine`` marked for writes (``WRITE_OPTION``), made once per engine: a new option
+    engine per transaction cost a submission more than its ``BEGIN``."""
+    bind: Engine | None = engine.__dict__.get("_gapmeter_write_bind")
+    if bind is None:
+        bind = engine.__dict__["_gapmeter_write_bind"] = engine.execution_options(
+            **{WRITE_OPTION: True}
+        )
+    return bind
 
 
 @contextmanager

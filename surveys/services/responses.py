@@ -27,7 +27,7 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert, select, update
+from sqlalchemy import Connection, Engine, Row, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,7 +37,7 @@ from surveys.answers import (
     segment_from_answers,
 )
 from surveys.clock import as_utc, utcnow
-from surveys.db import read_session, write_session
+from surveys.db import read_session, write_connection
 from surveys.errors import (
     AlreadyAnsweredError,
     CampaignClosedError,
@@ -50,7 +50,7 @@ from surveys.models import Access, Answer, Campaign, InstrumentVersion, Invitati
 from surveys.response_table import ResponseRecord
 from surveys.services.campaigns import CampaignFacts, campaign_facts
 from surveys.services.instruments import instrument_by_hash, instrument_of
-from surveys.services.invitations import find_invitation
+from surveys.services.invitations import MAX_TOKEN_LENGTH, find_invitation, token_hash
 from surveys.taxonomy import UNCLASSIFIED, get_term
 
 #: Random bytes in a response uid (128 bits).
@@ -62,6 +62,10 @@ LANGUAGE_LENGTH = 16
 
 _RESPONSES = Response.__table__
 _ANSWERS = Answer.__table__
+_INSERT_RESPONSE = insert(_RESPONSES)
+_INVITATION = select(Invitation.id, Invitation.campaign_id, Invitation.segment).where(
+    Invitation.token_hash == bindparam("token_hash")
+)
 #: Every answer column but the keys, so each row of an executemany has the same keys.
 _EMPTY_ANSWER = dict.fromkeys(("expectation", "perception", "importance", "value", "text"))
 #: Columns of an answer row as ``AnswerLayout``, the bulk writers and the readers order them.
@@ -129,8 +133,8 @@ def submit_response(
         segment,
     )
     try:
-        with write_session(engine) as session:
-            return intake.store(session)
+        with write_connection(engine) as connection:
+            return intake.store(connection)
     except (AlreadyAnsweredError, CampaignClosedError):
         # A retry of a stored response gets that response, even once the invitation is used
         # or the campaign has closed.
@@ -191,8 +195,8 @@ def submit_batch(
         for index, submission in enumerate(submissions)
     ]
     try:
-        with write_session(engine) as session:
-            return [intake.store(session) for intake in intakes]
+        with write_connection(engine) as connection:
+            return [intake.store(connection) for intake in intakes]
     except (IntegrityError, CampaignClosedError):
         # A retry or a concurrent twin of a stored batch (see submit_response).
         if idempotency_key is not None:
@@ -253,11 +257,10 @@ class _Intake:
     language: str | None
     segment_key: str | None = None
 
-    def store(self, session: Session) -> Submitted:
+    def store(self, connection: Connection) -> Submitted:
         """Check, claim and insert in the caller's write transaction. A retry with a stored
         idempotency key fails the key's unique index here and is answered by ``replay``
         afterwards, so the first try does not pay a lookup for it."""
-        connection = session.connection()
         campaign = campaign_facts(connection, self.campaign_key)
         if campaign is None:
             raise NotFoundError(f"no campaign {str(self.campaign_key)[:80]!r}")
@@ -267,11 +270,11 @@ class _Intake:
             raise CampaignClosedError(state)
         instrument = instrument_by_hash(connection, campaign.instrument_id, campaign.content_hash)
         if self.segment_key is not None:
-            get_term(session, "segment", self.segment_key)
-        invitation = self.claim(session, campaign, now)
+            get_term(Session(bind=connection), "segment", self.segment_key)
+        invitation = self.claim(connection, campaign, now)
         uid = new_uid()
         inserted = connection.execute(
-            insert(_RESPONSES),
+            _INSERT_RESPONSE,
             {
                 "uid": uid,
                 "campaign_id": campaign.id,
@@ -319,29 +322,35 @@ class _Intake:
             )
         return Submitted(found.uid, found.id, replayed=True)
 
-    def claim(self, session: Session, campaign: CampaignFacts, now: datetime) -> Invitation | None:
-        """The invitation of the token, marked used by compare-and-set in this transaction."""
+    def claim(
+        self, connection: Connection, campaign: CampaignFacts, now: datetime
+    ) -> Row[Any] | None:
+        """The invitation of the token (id and segment), marked used by compare-and-set in
+        this transaction."""
         if self.token is None:
             if campaign.access == Access.INVITATION:
                 raise NotFoundError(
                     f"campaign {campaign.key!r} is answered by personal invitation only"
                 )
             return None
-        invitation = find_invitation(session, self.token)
+        invitation = None
+        if len(self.token) <= MAX_TOKEN_LENGTH:
+            invitation = connection.execute(
+                _INVITATION, {"token_hash": token_hash(self.token)}
+            ).first()
         if invitation is None or invitation.campaign_id != campaign.id:
             raise NotFoundError("unknown invitation")
-        claimed = session.execute(
+        claimed = connection.execute(
             update(Invitation)
             .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
-            .values(used_at=now),
-            execution_options={"synchronize_session": False},
+            .values(used_at=now)
         )
         if claimed.rowcount != 1:
             raise AlreadyAnsweredError("this invitation has been answered already")
         return invitation
 
     def segment(
-        self, instrument: Instrument, campaign: CampaignFacts, invitation: Invitation | None
+        self, instrument: Instrument, campaign: CampaignFacts, invitation: Row[Any] | None
     ) -> str:
         """The invitation's segment, else the one given, else the classification answer's, else
         the campaign's."""

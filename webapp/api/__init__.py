@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 
 from webapp.api import problems
 from webapp.api.openapi import PREFIX
@@ -17,8 +17,16 @@ CSRF_EXEMPT = True
 def init_app(app: Flask) -> None:
     """Rate limits per API key (``GAPMETER_API_RATE_LIMIT``) and problem documents for
     unrouted paths under the prefix."""
-    limiter_of(app).limit(_api_rate_limit, key_func=client_bucket)(bp)
+    limiter = limiter_of(app)
+    limiter.limit(_api_rate_limit, key_func=client_bucket)(bp)
+    # The API's are the only limits: every other request skips the limiter's lookup of them,
+    # which was a tenth of a survey page view's cost.
+    limiter.request_filter(_outside_api)
     problems.init_app(app, PREFIX)
+
+
+def _outside_api() -> bool:
+    return request.blueprint != bp.name
 
 
 def _api_rate_limit() -> str:
