@@ -8,13 +8,14 @@ analysis, counted apart).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from surveys.errors import AnswerError, FieldProblem
-from surveys.instrument import SCALED_MEASURES, Instrument, Measure, Slot
+from surveys.instrument import Instrument, Measure, Slot
 from surveys.models.responses import NA
 
 NOT_APPLICABLE = "NA"
@@ -64,73 +65,109 @@ def parse_answers(
     Every problem is collected and raised at once as ``AnswerError``.
     """
     chosen = tuple(slots) if slots is not None else instrument.slots()
+    rules = _rules(instrument)
     problems: list[FieldProblem] = []
     values: dict[str, int | str] = {}
     not_applicable: set[str] = set()
 
     if strict:
-        known = {slot.name for slot in instrument.slots()}
         problems += [
             FieldProblem(str(key)[:80] or '""', "is not a question of this survey")
             for key in raw
-            if key not in known
+            if key not in rules
         ]
 
     for slot in chosen:
         value = raw.get(slot.name)
-        if value is None or (isinstance(value, str) and value.strip() == ""):
+        if value is None:
             continue
-        if isinstance(value, str) and value.strip().upper() == NOT_APPLICABLE:
-            if _allows_not_applicable(instrument, slot):
-                not_applicable.add(slot.name)
-            else:
-                problems.append(FieldProblem(slot.name, "“not applicable” is not offered here"))
-            continue
-        parsed = _parse_value(instrument, slot, value)
+        rule = rules[slot.name]
+        if isinstance(value, str):
+            stripped = value.strip()
+            if not stripped:
+                continue
+            if stripped.upper() == NOT_APPLICABLE:
+                if rule.not_applicable:
+                    not_applicable.add(slot.name)
+                else:
+                    problems.append(FieldProblem(slot.name, "“not applicable” is not offered here"))
+                continue
+        parsed = rule.parse(slot.name, value)
         if isinstance(parsed, FieldProblem):
             problems.append(parsed)
         else:
             values[slot.name] = parsed
 
     if require_complete:
-        problems += _missing_required(instrument, chosen, values, not_applicable)
+        problems += [
+            FieldProblem(slot.name, "please answer this question")
+            for slot in chosen
+            if rules[slot.name].required
+            and slot.name not in values
+            and slot.name not in not_applicable
+        ]
     problems += _allocation_problems(instrument, chosen, values)
     if problems:
         raise AnswerError(problems)
     return AnswerSet(values, frozenset(not_applicable))
 
 
-def _allows_not_applicable(instrument: Instrument, slot: Slot) -> bool:
-    if slot.item is None:
-        return False
-    item = instrument.item(slot.item)
-    if slot.measure not in SCALED_MEASURES or slot.measure is Measure.NPS:
-        return False
-    return instrument.scale_of(item).not_applicable
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    """How one slot's raw value is checked, worked out once per instrument (``_rules``)."""
+
+    kind: Measure | None  # TEXT, CHOICE, or None for a whole number from low to high
+    low: int = 0
+    high: int = 0
+    not_applicable: bool = False
+    required: bool = False
+    max_length: int = 0
+    options: tuple[str, ...] = ()
+
+    def parse(self, name: str, value: Any) -> int | str | FieldProblem:
+        if self.kind is Measure.TEXT:
+            if not isinstance(value, str):
+                return FieldProblem(name, "must be text")
+            if "\x00" in value:
+                return FieldProblem(name, "contains a NUL character, which cannot be stored")
+            if _LONE_SURROGATE.search(value):  # a JSON "\ud800" escape: no UTF-8 can hold it
+                return FieldProblem(name, "contains an invalid character (a lone surrogate)")
+            if len(value) > self.max_length:
+                return FieldProblem(name, f"is longer than {self.max_length} characters")
+            return value
+        if self.kind is Measure.CHOICE:
+            if not isinstance(value, str) or value not in self.options:
+                return FieldProblem(name, "choose one of the options given")
+            return value
+        return _parse_int(name, value, self.low, self.high)
 
 
-def _parse_value(instrument: Instrument, slot: Slot, value: Any) -> int | str | FieldProblem:
-    if slot.item is None:  # importance allocation points
-        total = instrument.importance.total if instrument.importance else 100
-        return _parse_int(slot.name, value, 0, total)
-    item = instrument.item(slot.item)
-    if slot.measure is Measure.TEXT:
-        if not isinstance(value, str):
-            return FieldProblem(slot.name, "must be text")
-        if "\x00" in value:
-            return FieldProblem(slot.name, "contains a NUL character, which cannot be stored")
-        if _LONE_SURROGATE.search(value):  # a JSON "\ud800" escape: no UTF-8 can hold it
-            return FieldProblem(slot.name, "contains an invalid character (a lone surrogate)")
-        if len(value) > item.max_length:
-            return FieldProblem(slot.name, f"is longer than {item.max_length} characters")
-        return value
-    if slot.measure is Measure.CHOICE:
-        keys = [option.key for option in item.options]
-        if not isinstance(value, str) or value not in keys:
-            return FieldProblem(slot.name, "choose one of the options given")
-        return value
-    scale = instrument.scale_of(item)
-    return _parse_int(slot.name, value, scale.min, scale.max)
+@functools.lru_cache(maxsize=64)
+def _rules(instrument: Instrument) -> dict[str, _Rule]:
+    """The rule of every slot of ``instrument``, by slot name."""
+    rules = {}
+    for slot in instrument.slots():
+        if slot.item is None:  # importance allocation points
+            total = instrument.importance.total if instrument.importance else 100
+            rules[slot.name] = _Rule(None, 0, total)
+            continue
+        item = instrument.item(slot.item)
+        if slot.measure is Measure.TEXT:
+            rule = _Rule(Measure.TEXT, required=item.required, max_length=item.max_length)
+        elif slot.measure is Measure.CHOICE:
+            options = tuple(option.key for option in item.options)
+            rule = _Rule(Measure.CHOICE, required=item.required, options=options)
+        else:
+            scale = instrument.scale_of(item)
+            rule = _Rule(
+                None,
+                scale.min,
+                scale.max,
+                not_applicable=slot.measure is not Measure.NPS and scale.not_applicable,
+                required=item.required,
+            )
+        rules[slot.name] = rule
+    return rules
 
 
 def _parse_int(name: str, value: Any, low: int, high: int) -> int | FieldProblem:
@@ -147,21 +184,6 @@ def _parse_int(name: str, value: Any, low: int, high: int) -> int | FieldProblem
     if not low <= number <= high:
         return FieldProblem(name, f"must be from {low} to {high}")
     return number
-
-
-def _missing_required(
-    instrument: Instrument,
-    slots: tuple[Slot, ...],
-    values: Mapping[str, int | str],
-    not_applicable: set[str],
-) -> list[FieldProblem]:
-    problems = []
-    for slot in slots:
-        if slot.item is None or slot.name in values or slot.name in not_applicable:
-            continue
-        if instrument.item(slot.item).required:
-            problems.append(FieldProblem(slot.name, "please answer this question"))
-    return problems
 
 
 def _allocation_problems(

@@ -220,8 +220,9 @@ def _recent_key(campaign_key: str | None = None, token: str | None = None) -> st
 
 def remember_survey(survey: Survey) -> None:
     key = _recent_key(survey.campaign.key, survey.token)
+    kept = survey if survey.token is None else dataclasses.replace(survey, token=None)
     with _recent_lock:
-        _recent[str(key)] = dataclasses.replace(survey, token=None)
+        _recent[str(key)] = kept
         _recent.move_to_end(str(key))
         while len(_recent) > RECENT_SURVEYS:
             _recent.popitem(last=False)
