@@ -68,14 +68,16 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
-def begin_immediate(connection: Connection, timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> None:
+def begin_immediate(connection: Connection) -> None:
     """``BEGIN IMMEDIATE``, tried again every 50 µs to 2 ms while another connection writes,
-    for up to ``timeout_ms``; then SQLite's "database is locked", as with its busy timeout.
+    for up to ``SQLITE_BUSY_TIMEOUT_MS``; then SQLite's "database is locked", as with its busy
+    timeout.
 
     SQLite's own busy handler sleeps 1, 2, 5, 10… ms between tries. A survey submission holds
     the write lock for well under a millisecond, so with two workers the one that waited slept
     far longer than the other wrote (benchmarks/README.md, "Intake speed").
     """
+    timeout_ms = SQLITE_BUSY_TIMEOUT_MS
     driver: Any = connection.connection.driver_connection
     driver.execute("PRAGMA busy_timeout=0")
     try:

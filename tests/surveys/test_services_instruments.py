@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import Engine, func, select
 
 from surveys.answers import parse_answers
 from surveys.db import read_session, write_session
 from surveys.errors import InstrumentImmutableError
+from surveys.instrument import Instrument
 from surveys.models import InstrumentVersion
 from surveys.services.instruments import (
     get_instrument,
@@ -108,3 +111,18 @@ def test_loaded_instruments_are_cached_by_content_hash(engine: Engine) -> None:
         row = register_instrument(session, small_instrument(), SMALL_YAML)
 
     assert instrument_of(row) is instrument_of(row)
+
+
+def test_instruments_hash_cheaply_and_agree_with_equality(small: Instrument) -> None:
+    """Equal instruments hash alike (their cached forms and rules are shared); a changed copy
+    is unequal and has its own slots, not the original's worked-out ones."""
+    twin = small_instrument()
+    assert twin == small
+    assert hash(twin) == hash(small)
+    assert twin.slots() is twin.slots()  # worked out once
+    fewer = dataclasses.replace(small, items=small.items[:1])
+    assert fewer != small
+    assert [slot.item for slot in fewer.slots() if slot.item] == [small.items[0].key] * len(
+        small.items[0].measures
+    )
+    assert len(small.slots()) > len(fewer.slots())

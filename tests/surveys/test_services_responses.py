@@ -4,6 +4,7 @@ nothing, acknowledged only after commit; and the bulk path (security.md R5, R6, 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -11,11 +12,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, select, text
+from sqlalchemy.exc import OperationalError
 
 from instruments import LIBRARY_DIR
+from surveys import db
 from surveys.answers import AnswerSet, answer_rows, answers_from_rows, parse_answers
 from surveys.clock import utcnow
-from surveys.db import make_engine, read_session, write_session
+from surveys.db import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    make_engine,
+    read_session,
+    write_connection,
+    write_session,
+)
 from surveys.demo import generate_records
 from surveys.errors import (
     AlreadyAnsweredError,
@@ -377,6 +386,54 @@ def test_sqlite_connections_are_durable_and_writes_begin_immediate(
         event.remove(sqlite_engine, "before_cursor_execute", log)
     assert statements[0] == "BEGIN IMMEDIATE"
     assert any(statement.startswith("INSERT INTO answer") for statement in statements)
+
+
+def _hold_write_lock(engine: Engine, seconds: float, held: threading.Event) -> None:
+    with write_connection(engine):
+        held.set()
+        time.sleep(seconds)
+
+
+def _busy_timeout(session_or_connection: Any) -> int:
+    return int(session_or_connection.execute(text("PRAGMA busy_timeout")).scalar())
+
+
+def test_a_write_waits_for_another_writer_then_begins(sqlite_engine: Engine) -> None:
+    """``begin_immediate`` tries again while another connection writes (SQLite's own busy
+    timeout is off only for those tries) and begins once it is done."""
+    held = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(sqlite_engine, 0.3, held))
+    holder.start()
+    assert held.wait(5)
+    started = time.monotonic()
+    with write_session(sqlite_engine) as session:
+        timeout = _busy_timeout(session)  # the first statement begins the transaction
+        waited = time.monotonic() - started
+    holder.join()
+    assert 0.2 < waited < 2.0
+    assert timeout == SQLITE_BUSY_TIMEOUT_MS
+
+
+def test_a_write_locked_out_past_the_timeout_fails_as_sqlite_would(
+    sqlite_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(sqlite_engine, 1.0, held))
+    holder.start()
+    assert held.wait(5)
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    try:
+        started = time.monotonic()
+        with (
+            pytest.raises(OperationalError, match="database is locked"),
+            write_session(sqlite_engine) as session,
+        ):
+            session.connection()
+        assert 0.15 < time.monotonic() - started < 0.9
+    finally:
+        holder.join()
+    with write_session(sqlite_engine) as session:  # the connection went back as it was
+        assert _busy_timeout(session) == 200
 
 
 # Bulk --------------------------------------------------------------------------------------------

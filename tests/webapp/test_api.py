@@ -457,6 +457,22 @@ def test_rate_limit_per_key(
     engine.dispose()
 
 
+def test_only_api_replies_carry_rate_limit_headers(
+    api: ApiCaller, app: Flask, campaign: str
+) -> None:
+    """The limiter's hooks run for the API alone: its replies say the limit, a survey page and
+    the health check say nothing of it (and pay nothing for it)."""
+    reply = api.call("GET", "/campaigns")
+    assert reply.status_code == 200
+    assert reply.headers["X-RateLimit-Limit"] == "120"
+    assert int(reply.headers["X-RateLimit-Remaining"]) < 120
+    client = app.test_client()
+    for path in (f"/s/{campaign}", "/health"):
+        page = client.get(path)
+        assert page.status_code == 200
+        assert not [name for name, _ in page.headers if name.startswith("X-RateLimit")]
+
+
 def test_oversized_body_is_413(api: ApiCaller, app: Flask, campaign: str) -> None:
     big = {"answers": {**ANSWERS, "comment": "x" * (app.config["MAX_CONTENT_LENGTH"] + 10)}}
     reply = api.post(campaign, big, "big")

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from itsdangerous import BadSignature
 from sqlalchemy import Engine
 from werkzeug.routing import Rule
 
 from surveys.instrument import Instrument
 from surveys.models import Access
 from tests.webapp.conftest import SurveyClient, add_campaign, add_invitation, make_app
+from webapp.auth.policy import PUBLIC, declare
 from webapp.security import CONTENT_SECURITY_POLICY, csrf
 
 EXPECTED = {
@@ -181,3 +183,39 @@ def test_missing_referer_over_https_is_accepted(
     assert reply.status == 200
     assert reply.page_number() == (2, 3)
     engine.dispose()
+
+
+def test_a_header_a_view_sets_is_kept_and_none_is_doubled(db_url: str, tmp_path: Path) -> None:
+    app = make_app(db_url, tmp_path)
+
+    @app.get("/own-policy")
+    def own_policy() -> tuple[str, int, dict[str, str]]:
+        return "ok", 200, {"content-security-policy": "default-src 'none'"}
+
+    declare("own_policy", PUBLIC)
+    reply = app.test_client().get("/own-policy")
+    assert reply.headers.getlist("Content-Security-Policy") == ["default-src 'none'"]
+    assert reply.headers.getlist("X-Frame-Options") == ["DENY"]
+    app.extensions["gapmeter.engine"].dispose()
+
+
+def test_session_cookies_signed_with_a_retired_key_still_open(db_url: str, tmp_path: Path) -> None:
+    """The kept serializer honours ``SECRET_KEY_FALLBACKS``: a cookie signed with the key
+    before a rotation opens; one signed with an unknown key does not."""
+    old = make_app(db_url, tmp_path / "old", SECRET_KEY="o" * 40)
+    rotated = make_app(
+        db_url, tmp_path / "new", SECRET_KEY="n" * 40, SECRET_KEY_FALLBACKS=["o" * 40]
+    )
+    stranger = make_app(db_url, tmp_path / "other", SECRET_KEY="x" * 40)
+    with old.test_request_context():
+        cookie = old.session_interface.get_signing_serializer(old).dumps({"probe": 1})
+    for app, opens in ((rotated, True), (stranger, False)):
+        serializer = app.session_interface.get_signing_serializer(app)
+        assert serializer is app.session_interface.get_signing_serializer(app)  # made once
+        try:
+            opened = serializer.loads(cookie) == {"probe": 1}
+        except BadSignature:
+            opened = False
+        assert opened is opens
+    for app in (old, rotated, stranger):
+        app.extensions["gapmeter.engine"].dispose()
