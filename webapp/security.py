@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, g, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from itsdangerous import URLSafeTimedSerializer
+from itsdangerous import Serializer, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = (
@@ -61,13 +62,28 @@ class GapmeterCSRF(CSRFProtect):
 csrf = GapmeterCSRF()
 
 
+class Uncompressed:
+    """For an itsdangerous URL-safe serializer: write payloads without trying zlib first.
+    The payloads here (a session, a form state) are a few dozen bytes that zlib cannot
+    shorten, and each try set up a fresh compressor, a twentieth of a page view. Loading still
+    accepts compressed payloads, so tokens issued before stay valid."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(Serializer.dump_payload(self, obj))  # type: ignore[arg-type]
+
+
+class PlainTimedSerializer(Uncompressed, URLSafeTimedSerializer):
+    """``URLSafeTimedSerializer`` without the zlib try (``Uncompressed``)."""
+
+
 class SessionCookies(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions with the signing serializer made once per key set, not
-    twice per request (making one serializes a test value to learn its type)."""
+    twice per request (making one serializes a test value to learn its type), and payloads
+    left uncompressed (``Uncompressed``)."""
 
     @functools.lru_cache(maxsize=8)  # noqa: B019 - one interface per app, few key sets
     def _serializer(self, keys: tuple[str | bytes, ...]) -> URLSafeTimedSerializer:
-        return URLSafeTimedSerializer(
+        return PlainTimedSerializer(
             list(keys),  # type: ignore[arg-type]
             salt=self.salt,
             serializer=self.serializer,

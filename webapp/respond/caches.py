@@ -78,7 +78,7 @@ class TimedCache(Generic[K, V]):
 def init_app(app: Flask) -> None:
     seconds = float(app.config["GAPMETER_CAMPAIGN_CACHE_SECONDS"])
     app.extensions[CAMPAIGNS] = TimedCache[str, Found](seconds, CAMPAIGN_ENTRIES)
-    app.extensions[FIRST_VIEWS] = TimedCache[Hashable, tuple[str, ...]](
+    app.extensions[FIRST_VIEWS] = TimedCache[Hashable, tuple[bytes, ...]](
         math.inf, FIRST_VIEW_ENTRIES
     )
 
@@ -88,6 +88,6 @@ def campaign_cache() -> TimedCache[str, Found]:
     return cache
 
 
-def first_views() -> TimedCache[Hashable, tuple[str, ...]]:
-    cache: TimedCache[Hashable, tuple[str, ...]] = current_app.extensions[FIRST_VIEWS]
+def first_views() -> TimedCache[Hashable, tuple[bytes, ...]]:
+    cache: TimedCache[Hashable, tuple[bytes, ...]] = current_app.extensions[FIRST_VIEWS]
     return cache

@@ -417,26 +417,30 @@ def draw_page(
     return render_template("respond/page.html", **context)
 
 
-def first_view(survey: Survey, lang: str, form_class: type[ResponseForm], state: FormState) -> str:
-    """A page as first shown (nothing posted): the kept text between its three per-request
-    values (``caches``), joined with this request's CSRF token, form state and invitation
-    token. The first request of a page draws it in full and splits it at those values; a page
-    where one of them does not occur exactly once is drawn in full every time."""
+def first_view(
+    survey: Survey, lang: str, form_class: type[ResponseForm], state: FormState
+) -> bytes:
+    """A page as first shown (nothing posted): the kept UTF-8 text between its three
+    per-request values (``caches``), joined with this request's CSRF token, form state and
+    invitation token. The first request of a page draws it in full and splits it at those
+    values; a page where one of them does not occur exactly once is drawn in full every time."""
     csrf_token = generate_csrf()
     values = [csrf_token, state.dumps()] + ([survey.token] if survey.token is not None else [])
     escaped = [str(escape(value)) for value in values]
     key = (form_class, lang, survey.action, len(values), request.script_root)
     drawn: list[str] = []
 
-    def draw() -> tuple[str, ...] | None:
+    def draw() -> tuple[bytes, ...] | None:
         html = draw_page(survey, lang, form_class, {}, state, blank=True, posted=False)
         drawn.append(html)
-        return split_at(html, escaped)
+        parts = split_at(html, escaped)
+        return tuple(part.encode() for part in parts) if parts is not None else None
 
     parts = first_views().get(key, draw)
     if parts is None:
-        return drawn[0]
-    return "".join(part + value for part, value in zip(parts, [*escaped, ""], strict=True))
+        return drawn[0].encode()
+    fills = [value.encode() for value in escaped] + [b""]
+    return b"".join(part + fill for part, fill in zip(parts, fills, strict=True))
 
 
 def split_at(text: str, values: Sequence[str]) -> tuple[str, ...] | None:

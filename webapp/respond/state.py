@@ -17,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from surveys.answers import AnswerSet
 from surveys.instrument import Instrument
+from webapp.security import Uncompressed
 
 _SALT = "gapmeter.respond.state"
 #: A page kept open longer than this gives no duration (it says nothing about answering time).
@@ -66,7 +67,11 @@ def _serializer() -> URLSafeSerializer:
 
 @functools.lru_cache(maxsize=8)
 def _serializer_for(secret_key: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key, salt=_SALT)
+    return _PlainSerializer(secret_key, salt=_SALT)
+
+
+class _PlainSerializer(Uncompressed, URLSafeSerializer):
+    """``URLSafeSerializer`` without the zlib try (``webapp.security.Uncompressed``)."""
 
 
 def posted_answers(instrument: Instrument, form: Mapping[str, str]) -> dict[str, str]:
