@@ -427,7 +427,8 @@ def first_view(
     csrf_token = generate_csrf()
     values = [csrf_token, state.dumps()] + ([survey.token] if survey.token is not None else [])
     escaped = [str(escape(value)) for value in values]
-    key = (form_class, lang, survey.action, len(values), request.script_root)
+    # The page's address follows from these (``Survey.action``), without building it.
+    key = (form_class, lang, survey.campaign.key, survey.token is None, request.script_root)
     drawn: list[str] = []
 
     def draw() -> tuple[bytes, ...] | None:
