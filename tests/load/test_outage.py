@@ -39,7 +39,7 @@ from tests.load.loadgen import (
 from tests.load.proxy import TcpProxy
 from tests.webapp.conftest import SurveyClient, make_app
 from webapp.forms.i18n import ui
-from webapp.respond import routes
+from webapp.respond import caches, routes
 
 pytestmark = pytest.mark.slow
 
@@ -193,6 +193,7 @@ def test_a_survey_that_cannot_be_loaded_gets_a_try_again_form_with_every_answer(
                 page = browser.post(page, {name: answers[name] for name in page.slots})
             last = {name: answers[name] for name in page.slots}
             routes._recent.clear()  # a worker that never showed this survey
+            app.extensions[caches.CAMPAIGNS].forget(setup.open_key)
             with cut_proxy(proxy):
                 reply = browser.post(page, last, nav="submit")
             assert reply.status == 503
