@@ -56,6 +56,9 @@ POST_SCRIPT = HERE / "intake_post.lua"
 GOAL_SUBMIT_RATIO = 0.15
 GOAL_PAGE_RATIO = 0.40
 GOAL_SUBMIT_P99_MS = 50.0
+#: A py-spy frame of Gapmeter's own code ("name (webapp/respond/routes.py:119)"; py-spy
+#: gives paths relative to the working directory or sys.path).
+OWN_FRAME = re.compile(r"\((?:\S*/)?(?:webapp|surveys|analysis)/[^/\s]+(?:/[^/\s]+)*\.py:\d+\)$")
 #: Form states generated per expected submission (headroom so none is sent twice).
 STATE_HEADROOM = 3
 
@@ -210,7 +213,7 @@ def profile(
             frames = (
                 set(stack.split(";"))
                 if args.all_frames
-                else {f for f in stack.split(";") if "/work/main" in f and ".venv" not in f}
+                else {f for f in stack.split(";") if OWN_FRAME.search(f)}
             )
             total += int(count)
             for frame in frames:
