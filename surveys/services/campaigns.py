@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from surveys.clock import as_utc, utcnow
 from surveys.errors import NotFoundError, SurveysError
@@ -71,24 +71,13 @@ def create_campaign(
     return campaign
 
 
-#: The instrument version without its JSON and source text, which are loaded on first use while
-#: the session is open: ``instrument_of`` needs only the content hash when it has the version
-#: cached, so the survey pages and intake do not decode the JSON on every request.
-_LEAN = (
-    joinedload(Campaign.instrument)
-    .defer(InstrumentVersion.definition)
-    .defer(InstrumentVersion.source)
-)
+def get_campaign(session: Session, key: str) -> Campaign | None:
+    """The campaign ``key`` (the survey pages and intake read ``campaign_facts`` instead)."""
+    return session.scalar(select(Campaign).where(Campaign.key == key))
 
 
-def get_campaign(session: Session, key: str, *, lean: bool = False) -> Campaign | None:
-    """The campaign ``key``; ``lean`` defers its instrument's JSON and source (see ``_LEAN``)."""
-    query = select(Campaign).where(Campaign.key == key)
-    return session.scalar(query.options(_LEAN) if lean else query)
-
-
-def campaign_or_error(session: Session, key: str, *, lean: bool = False) -> Campaign:
-    campaign = get_campaign(session, key, lean=lean)
+def campaign_or_error(session: Session, key: str) -> Campaign:
+    campaign = get_campaign(session, key)
     if campaign is None:
         raise NotFoundError(f"no campaign {str(key)[:80]!r}")
     return campaign
