@@ -38,24 +38,18 @@ from surveys.db import read_session
 from surveys.instrument import Instrument
 from surveys.models import InstrumentVersion, Invitation, Role
 from tests.security.conftest import counts, signed_in
-from tests.webapp.conftest import MIXED_YAML, add_campaign, add_invitation
+from tests.webapp.conftest import (
+    MIXED_ANSWERS,
+    MIXED_FORM,
+    MIXED_YAML,
+    add_campaign,
+    add_invitation,
+)
 from tests.webapp.test_auth_support import add_api_key, call, csrf_token, refused
 from webapp.api.openapi import PREFIX
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 STAFF_ROLES = tuple(Role)
-ANSWERS = {
-    "rel_a__expectation": 6,
-    "rel_a__perception": 4,
-    "emp_a__expectation": 5,
-    "emp_a__perception": "NA",
-    "overall": 4,
-    "recommend": 9,
-    "visit": "phone",
-    "comment": "fine",
-    "reliability__importance": 70,
-    "empathy__importance": 30,
-}
 
 
 # The expected table ---------------------------------------------------------------------------
@@ -230,7 +224,7 @@ def answered_invitation(app: Flask, engine: Engine, campaign: str) -> str:
     token = add_invitation(engine, campaign)
     browser = SurveyClient(app.test_client())
     page = browser.open_survey(f"/i/{token}")
-    fields = {**page.hidden, **{k: str(v) for k, v in ANSWERS.items()}}
+    fields = {**page.hidden, **MIXED_FORM}
     reply = browser.client.post(page.action or "", data={**fields, "gm_page": "2"})
     assert reply.status_code == 303, reply.get_data(as_text=True)[:300]
     return token
@@ -303,7 +297,7 @@ def test_a_campaign_key_cannot_touch_another_campaign(
     web = app.test_client()
     auth = {"Authorization": f"Bearer {key}"}
     before = counts(app_engine)
-    status, problem = post(app, key, theirs, {"answers": ANSWERS})
+    status, problem = post(app, key, theirs, {"answers": MIXED_ANSWERS})
     assert status == 403, problem
     assert ours in str(problem["detail"])
     assert counts(app_engine) == before
@@ -314,7 +308,7 @@ def test_a_campaign_key_cannot_touch_another_campaign(
     # Not even a campaign that does not exist can be probed: 403 before the 404.
     assert web.get(f"{PREFIX}/campaigns/nope", headers=auth).status_code == 403
     # Its own campaign works, so the refusals above are the scope.
-    status, created = post(app, key, ours, {"answers": ANSWERS})
+    status, created = post(app, key, ours, {"answers": MIXED_ANSWERS})
     assert status == 201, created
     assert counts(app_engine).responses == before.responses + 1
 
@@ -327,7 +321,7 @@ def test_a_body_cannot_choose_its_campaign_or_status(
     key = add_api_key(app_engine, campaign=ours)
     before = counts(app_engine)
     for extra in ({"campaign": theirs}, {"status": "complete"}, {"created_by": 1}, {"id": "x"}):
-        status, problem = post(app, key, ours, {"answers": ANSWERS, **extra})
+        status, problem = post(app, key, ours, {"answers": MIXED_ANSWERS, **extra})
         assert status == 422, problem
         fields = [error["field"] for error in problem["errors"]]  # type: ignore[union-attr]
         assert fields == list(extra), problem
@@ -345,7 +339,7 @@ def test_a_revoked_key_is_refused_everywhere(
     key = add_api_key(app_engine, name=name)
     with write_session(app_engine) as session:
         accounts.revoke_api_key(session, name)
-    status, _ = post(app, key, ours, {"answers": ANSWERS})
+    status, _ = post(app, key, ours, {"answers": MIXED_ANSWERS})
     assert status == 401
     reply = app.test_client().get(f"{PREFIX}/campaigns", headers={"Authorization": f"Bearer {key}"})
     assert reply.status_code == 401

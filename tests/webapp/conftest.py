@@ -28,8 +28,9 @@ from surveys.clock import utcnow
 from surveys.db import write_session
 from surveys.instrument import Instrument
 from surveys.instrument_loader import load_instrument_file, load_instrument_text
-from surveys.models import Access, Response
+from surveys.models import Access, Response, Role
 from surveys.services import campaigns, instruments, invitations
+from tests.webapp.test_insights_support import fill_demo, signed_in
 from webapp import create_app
 
 SECRET = "test-secret-key-that-is-long-enough-0123456789"
@@ -54,6 +55,18 @@ def make_app(db_url: str, tmp_path: Path, **config: Any) -> Flask:
         **config,
     }
     return create_app(settings)
+
+
+@pytest.fixture
+def demo(app_engine: Engine) -> Engine:
+    """The app's database filled by the demo generator (the insights tests)."""
+    return fill_demo(app_engine)
+
+
+@pytest.fixture
+def manager(app: Flask, demo: Engine) -> FlaskClient:
+    """A manager signed in on the demo database (the insights tests)."""
+    return signed_in(app, demo, Role.MANAGER)
 
 
 @pytest.fixture

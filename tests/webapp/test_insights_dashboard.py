@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -23,7 +22,6 @@ from surveys.services.responses import submit_response
 from tests.webapp.test_insights_support import (
     INSTRUMENT,
     direct,
-    fill_demo,
     page,
     section,
     signed_in,
@@ -34,16 +32,6 @@ from webapp.insights.params import taxonomy_labels
 from webapp.security import CONTENT_SECURITY_POLICY
 
 URL = f"/insights/?instrument={INSTRUMENT}:1"
-
-
-@pytest.fixture
-def demo(app_engine: Engine) -> Engine:
-    return fill_demo(app_engine)
-
-
-@pytest.fixture
-def manager(app: Flask, demo: Engine) -> FlaskClient:
-    return signed_in(app, demo, Role.MANAGER)
 
 
 def voice_of(engine: Engine) -> Voice:

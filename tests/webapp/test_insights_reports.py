@@ -8,7 +8,6 @@ import io
 import re
 import threading
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
@@ -16,20 +15,10 @@ from sqlalchemy import Engine
 
 from surveys.models import Role
 from tests.webapp.test_auth_support import csrf_token
-from tests.webapp.test_insights_support import INSTRUMENT, direct, fill_demo, signed_in
+from tests.webapp.test_insights_support import INSTRUMENT, direct, signed_in
 from webapp.insights.jobs import EXTENSION, ReportJobs
 
 WAIT = 180  # seconds a test waits for a render before failing
-
-
-@pytest.fixture
-def demo(app_engine: Engine) -> Engine:
-    return fill_demo(app_engine)
-
-
-@pytest.fixture
-def manager(app: Flask, demo: Engine) -> FlaskClient:
-    return signed_in(app, demo, Role.MANAGER)
 
 
 def jobs(app: Flask) -> ReportJobs:

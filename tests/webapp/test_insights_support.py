@@ -1,6 +1,6 @@
-"""Fixtures shared by the insights tests (this module has no tests): a database filled by the
-demo generator, a signed-in manager, and the assessment of a scope computed directly (what the
-pages must agree with)."""
+"""Helpers shared by the insights tests (this module has no tests): a database filled by the
+demo generator and a signed-in manager (the ``demo`` and ``manager`` fixtures of conftest.py),
+and the assessment of a scope computed directly (what the pages must agree with)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,7 @@ INSTRUMENT = "service-quality"
 
 
 def fill_demo(engine: Engine) -> Engine:
-    """The database with the demo's campaigns and synthetic responses (each test module's
-    ``demo`` fixture)."""
+    """The database with the demo's campaigns and synthetic responses (the ``demo`` fixture)."""
     populate_demo(engine, responses=RESPONSES, seed=11, today=TODAY)
     return engine
 

@@ -18,7 +18,6 @@ from tests.webapp.test_auth_support import csrf_token
 from tests.webapp.test_insights_support import (
     INSTRUMENT,
     direct,
-    fill_demo,
     page,
     section,
     signed_in,
@@ -38,16 +37,6 @@ ENTERPRISE_RELIABILITY = {
     "stage": "",
     "channel": "",
 }
-
-
-@pytest.fixture
-def demo(app_engine: Engine) -> Engine:
-    return fill_demo(app_engine)
-
-
-@pytest.fixture
-def manager(app: Flask, demo: Engine) -> FlaskClient:
-    return signed_in(app, demo, Role.MANAGER)
 
 
 def post_form(client: FlaskClient, url: str, fields: dict[str, Any]) -> Any:
