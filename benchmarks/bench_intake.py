@@ -13,7 +13,8 @@ load hits every route alike:
   request is checked in full and stored as a new response before its ``303``
   (``benchmarks/intake_post.lua``).
 
-It prints requests per second and p50/p99 latency (median of the rounds), the ratios to the
+It prints requests per second, p50/p99 latency and the workers' CPU time per request and busy
+cores (medians of the rounds), the ratios to the
 bare route and each goal (submissions >= 15 % of the bare route's rps, page GET >= 40 %, p99 of
 a submission <= 50 ms), and checks that the database holds one response per ``303``.
 ``--profile DIR`` also samples both workers with py-spy during an extra submission run and
@@ -25,6 +26,7 @@ prints the hottest Gapmeter functions. Results: benchmarks/README.md, section "I
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import random
@@ -86,6 +88,8 @@ class WrkResult:
     requests: int
     errors: int  # socket errors and replies other than 2xx/3xx
     replayed: int = 0  # submissions that had to reuse a form state (should be 0)
+    worker_cpu_ms: float = 0.0  # the server workers' CPU time per request
+    busy_cores: float = 0.0  # the server workers' CPU time per second of the run
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -111,7 +115,19 @@ def parse_wrk(output: str) -> WrkResult:
     return WrkResult(rps, p50, p99, done, errors, int(replayed.group(1)) if replayed else 0)
 
 
-def run_wrk(url: str, args: argparse.Namespace, script: Sequence[str] = ()) -> WrkResult:
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User and system CPU time the processes ``pids`` have used so far."""
+    ticks = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_wrk(
+    url: str, args: argparse.Namespace, script: Sequence[str] = (), workers: Sequence[int] = ()
+) -> WrkResult:
+    """One wrk run against ``url``; with ``workers`` (pids), also their CPU time per request."""
     command = [
         "wrk",
         f"-t{args.threads}",
@@ -123,8 +139,15 @@ def run_wrk(url: str, args: argparse.Namespace, script: Sequence[str] = ()) -> W
         command += ["-s", script[0], url, "--", *script[1:]]
     else:
         command.append(url)
+    cpu_before, start = cpu_seconds(workers), time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, check=True)  # noqa: S603
-    return parse_wrk(done.stdout)
+    cpu, elapsed = cpu_seconds(workers) - cpu_before, time.perf_counter() - start
+    result = parse_wrk(done.stdout)
+    return dataclasses.replace(
+        result,
+        worker_cpu_ms=1000 * cpu / max(result.requests, 1),
+        busy_cores=cpu / elapsed,
+    )
 
 
 class Submissions:
@@ -269,10 +292,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             stored_before = _count(engine)
             runs: dict[str, list[WrkResult]] = {"hello": [], "page": [], "submit": []}
             for _ in range(args.rounds):
-                runs["hello"].append(run_wrk(hello.url + "/", args))
-                runs["page"].append(run_wrk(f"{survey.url}/s/{setup.open_key}", args))
+                runs["hello"].append(run_wrk(hello.url + "/", args, workers=worker_pids(hello)))
+                page_url = f"{survey.url}/s/{setup.open_key}"
+                runs["page"].append(run_wrk(page_url, args, workers=worker_pids(survey)))
                 script = submissions.script(args.expect * STATE_HEADROOM, args.threads)
-                runs["submit"].append(run_wrk(submissions.url, args, script))
+                runs["submit"].append(
+                    run_wrk(submissions.url, args, script, workers=worker_pids(survey))
+                )
             stored = _count(engine) - stored_before
             args.fsync_ceiling = durable_commits_per_second(workdir)
             if args.profile:
@@ -303,13 +329,17 @@ def report(runs: dict[str, list[WrkResult]], stored: int, args: argparse.Namespa
         f"(synchronous=FULL); wrk -t{args.threads} -c{args.connections} -d{args.duration:g}s, "
         f"{args.rounds} round(s), medians\nmachine: {machine()}\n"
     )
-    print(f"{'':32}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}")
+    print(
+        f"{'':32}{'rps':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}"
+        f"{'CPU ms/req':>12}{'busy cores':>12}"
+    )
     for key, label in labels.items():
         results = runs[key]
         errors = sum(result.errors for result in results)
         print(
             f"{label:32}{_median(results, 'rps'):9.0f}{_median(results, 'p50_ms'):9.2f}"
             f"{_median(results, 'p99_ms'):9.2f}{errors:8d}"
+            f"{_median(results, 'worker_cpu_ms'):12.3f}{_median(results, 'busy_cores'):12.2f}"
         )
     bare = _median(runs["hello"], "rps")
     submit_ratio = _median(runs["submit"], "rps") / bare

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
 from surveys.clock import as_utc, utcnow
+from surveys.driver_sql import driver_statement
 from surveys.errors import NotFoundError, SurveysError
 from surveys.models import Access, Campaign, InstrumentVersion
 from surveys.models.campaigns import window_state
@@ -137,12 +138,13 @@ _FACTS = (
 )
 
 
-def campaign_facts(connection: Connection | Session, key: str) -> CampaignFacts | None:
-    """The facts of campaign ``key`` (None if there is none), in the caller's transaction."""
-    row = connection.execute(_FACTS, {"key": key}).first()
-    if row is None:
+def campaign_facts(bind: Connection | Session, key: str) -> CampaignFacts | None:
+    """The facts of campaign ``key`` (None if there is none), in the caller's transaction (a
+    driver statement: the intake reads them inside its write lock)."""
+    connection = bind.connection() if isinstance(bind, Session) else bind
+    values = driver_statement(_FACTS, connection.dialect).first(connection, {"key": key})
+    if values is None:
         return None
-    values = row._tuple()
     return CampaignFacts(*values[:7], Access(values[7]), *values[8:])
 
 

@@ -38,6 +38,7 @@ from surveys.answers import (
 )
 from surveys.clock import as_utc, utcnow
 from surveys.db import read_session, write_connection
+from surveys.driver_sql import driver_statement, run_many
 from surveys.errors import (
     AlreadyAnsweredError,
     CampaignClosedError,
@@ -62,9 +63,30 @@ LANGUAGE_LENGTH = 16
 
 _RESPONSES = Response.__table__
 _ANSWERS = Answer.__table__
-_INSERT_RESPONSE = insert(_RESPONSES)
+#: The intake's statements, run as driver statements (``surveys.driver_sql``).
+_INSERT_RESPONSE = insert(_RESPONSES).returning(_RESPONSES.c.id)
+_RESPONSE_KEYS = (
+    "uid",
+    "campaign_id",
+    "instrument_id",
+    "segment",
+    "stage",
+    "channel",
+    "submitted_at",
+    "duration_seconds",
+    "language",
+    "source",
+    "invitation_id",
+    "idempotency_key",
+    "payload_hash",
+)
 _INVITATION = select(Invitation.id, Invitation.campaign_id, Invitation.segment).where(
     Invitation.token_hash == bindparam("token_hash")
+)
+_CLAIM = (
+    update(Invitation)
+    .where(Invitation.id == bindparam("invitation_id"), Invitation.used_at.is_(None))
+    .values(used_at=bindparam("used_at"))
 )
 #: Every answer column but the keys, so each row of an executemany has the same keys.
 _EMPTY_ANSWER = dict.fromkeys(("expectation", "perception", "importance", "value", "text"))
@@ -272,11 +294,10 @@ class _Intake:
         if self.segment_key is not None:
             get_term(Session(bind=connection), "segment", self.segment_key)
         invitation = self.claim(connection, campaign, now)
-        uid = new_uid()
-        inserted = connection.execute(
-            _INSERT_RESPONSE,
+        inserted = driver_statement(_INSERT_RESPONSE, connection.dialect, _RESPONSE_KEYS).one(
+            connection,
             {
-                "uid": uid,
+                "uid": (uid := new_uid()),
                 "campaign_id": campaign.id,
                 "instrument_id": campaign.instrument_id,
                 "segment": self.segment(instrument, campaign, invitation),
@@ -286,12 +307,12 @@ class _Intake:
                 "duration_seconds": self.duration_seconds,
                 "language": self.language,
                 "source": self.source.value,
-                "invitation_id": invitation.id if invitation is not None else None,
+                "invitation_id": invitation[0] if invitation is not None else None,
                 "idempotency_key": self.idempotency_key,
                 "payload_hash": self.payload_hash,
             },
         )
-        response_id = int(inserted.inserted_primary_key[0])
+        response_id = int(inserted[0])
         rows: list[tuple[Any, ...]] = []
         AnswerLayout.of(instrument).extend(rows, response_id, self.answers)
         if rows:
@@ -324,7 +345,7 @@ class _Intake:
 
     def claim(
         self, connection: Connection, campaign: CampaignFacts, now: datetime
-    ) -> Row[Any] | None:
+    ) -> tuple[int, str] | None:
         """The invitation of the token (id and segment), marked used by compare-and-set in
         this transaction."""
         if self.token is None:
@@ -333,29 +354,28 @@ class _Intake:
                     f"campaign {campaign.key!r} is answered by personal invitation only"
                 )
             return None
-        invitation = None
+        found = None
         if len(self.token) <= MAX_TOKEN_LENGTH:
-            invitation = connection.execute(
-                _INVITATION, {"token_hash": token_hash(self.token)}
-            ).first()
-        if invitation is None or invitation.campaign_id != campaign.id:
+            found = driver_statement(_INVITATION, connection.dialect).first(
+                connection, {"token_hash": token_hash(self.token)}
+            )
+        if found is None or found[1] != campaign.id:
             raise NotFoundError("unknown invitation")
-        claimed = connection.execute(
-            update(Invitation)
-            .where(Invitation.id == invitation.id, Invitation.used_at.is_(None))
-            .values(used_at=now)
+        invitation_id, _campaign_id, segment = found
+        claimed = driver_statement(_CLAIM, connection.dialect).rowcount(
+            connection, {"invitation_id": invitation_id, "used_at": now}
         )
-        if claimed.rowcount != 1:
+        if claimed != 1:
             raise AlreadyAnsweredError("this invitation has been answered already")
-        return invitation
+        return invitation_id, segment
 
     def segment(
-        self, instrument: Instrument, campaign: CampaignFacts, invitation: Row[Any] | None
+        self, instrument: Instrument, campaign: CampaignFacts, invitation: tuple[int, str] | None
     ) -> str:
         """The invitation's segment, else the one given, else the classification answer's, else
         the campaign's."""
         if invitation is not None:
-            return invitation.segment
+            return invitation[1]
         if self.segment_key is not None:
             return self.segment_key
         return segment_from_answers(instrument, self.answers) or campaign.segment or UNCLASSIFIED
@@ -471,7 +491,7 @@ def _answer_writer(connection: Connection) -> Callable[[list[tuple[Any, ...]]], 
     statement = f"INSERT INTO answer ({columns}) VALUES ({marks})"  # noqa: S608 - fixed names
 
     def insert_rows(rows: list[tuple[Any, ...]]) -> None:
-        connection.exec_driver_sql(statement, rows)
+        run_many(connection, statement, rows)
 
     return insert_rows
 
