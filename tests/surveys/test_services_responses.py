@@ -362,9 +362,18 @@ def test_sqlite_connections_are_durable_and_writes_begin_immediate(
         for connection in connections:
             pragma = {
                 name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
-                for name in ("journal_mode", "synchronous", "busy_timeout", "foreign_keys")
+                for name in (
+                    "journal_mode",
+                    "synchronous",
+                    "busy_timeout",
+                    "foreign_keys",
+                    "wal_autocheckpoint",
+                    "journal_size_limit",
+                )
             }
             assert pragma["journal_mode"] == "wal"
+            assert pragma["wal_autocheckpoint"] == db.SQLITE_WAL_AUTOCHECKPOINT_PAGES
+            assert pragma["journal_size_limit"] == db.SQLITE_JOURNAL_SIZE_LIMIT
             assert pragma["synchronous"] == 2
             assert pragma["busy_timeout"] >= 5000
             assert pragma["foreign_keys"] == 1
