@@ -416,18 +416,21 @@ def _busy_timeout(session_or_connection: Any) -> int:
 
 def test_a_write_waits_for_another_writer_then_begins(sqlite_engine: Engine) -> None:
     """``begin_immediate`` tries again while another connection writes (SQLite's own busy
-    timeout is off only for those tries) and begins once it is done."""
+    timeout is off only for those tries) and begins once it is done, without spending the
+    wait on the CPU."""
     held = threading.Event()
     holder = threading.Thread(target=_hold_write_lock, args=(sqlite_engine, 0.3, held))
     holder.start()
     assert held.wait(5)
-    started = time.monotonic()
+    started, cpu = time.monotonic(), time.thread_time()
     with write_session(sqlite_engine) as session:
         timeout = _busy_timeout(session)  # the first statement begins the transaction
-        waited = time.monotonic() - started
+        waited, spent = time.monotonic() - started, time.thread_time() - cpu
     holder.join()
     assert 0.2 < waited < 2.0
     assert timeout == SQLITE_BUSY_TIMEOUT_MS
+    # It tries without sleeping for db.SPIN_SECONDS only, then sleeps between tries.
+    assert spent < 0.1 * waited
 
 
 def test_a_write_locked_out_past_the_timeout_fails_as_sqlite_would(
