@@ -5,6 +5,7 @@ answered 303 is one stored response (none replayed) and the report prints its go
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 
@@ -24,7 +25,11 @@ def test_the_intake_benchmark_runs_end_to_end_at_tiny_size(
     out = capsys.readouterr().out
     assert code == 0, out
     for label in ("bare Flask route", "survey page", "form submission"):
-        assert re.search(rf"^{label}.*\s\d+\s+[\d.]+\s+[\d.]+\s+0$", out, re.M), out
+        # rps, p50, p99, errors (none), the workers' CPU ms per request and busy cores
+        row = re.search(rf"^{label}.*\s\d+\s+[\d.]+\s+[\d.]+\s+0\s+([\d.]+)\s+([\d.]+)$", out, re.M)
+        assert row is not None, out
+        assert float(row.group(1)) > 0, out  # the workers' CPU time was read
+        assert 0 < float(row.group(2)) <= (os.cpu_count() or 1) + 0.05, out  # at most all cores
     assert re.search(
         r"^submissions / bare route: [\d.]+ \(goal >= 0.15: (met|NOT MET)\)$", out, re.M
     )
