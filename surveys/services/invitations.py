@@ -51,11 +51,20 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def find_invitation(session: Session, token: str) -> Invitation | None:
-    """The invitation of ``token``, looked up by hash; None for an unknown token."""
+def lookup_hash(token: str | None) -> str | None:
+    """The hash ``token`` is looked up by, or None when it cannot be a token (empty or longer
+    than ``MAX_TOKEN_LENGTH``: not worth hashing)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    return session.scalar(select(Invitation).where(Invitation.token_hash == token_hash(token)))
+    return token_hash(token)
+
+
+def find_invitation(session: Session, token: str | None) -> Invitation | None:
+    """The invitation of ``token``, looked up by hash; None for an unknown token."""
+    hashed = lookup_hash(token)
+    if hashed is None:
+        return None
+    return session.scalar(select(Invitation).where(Invitation.token_hash == hashed))
 
 
 def issue_invitations(

@@ -51,7 +51,7 @@ from surveys.models import Access, Answer, Campaign, InstrumentVersion, Invitati
 from surveys.response_table import ResponseRecord
 from surveys.services.campaigns import CampaignFacts, campaign_facts
 from surveys.services.instruments import instrument_by_hash, instrument_of
-from surveys.services.invitations import MAX_TOKEN_LENGTH, find_invitation, token_hash
+from surveys.services.invitations import find_invitation, lookup_hash
 from surveys.taxonomy import UNCLASSIFIED, get_term
 
 #: Random bytes in a response uid (128 bits).
@@ -335,7 +335,7 @@ class _Intake:
         if (
             campaign is None
             or found.campaign_id != campaign.id
-            or (found.payload_hash != self.payload_hash)
+            or found.payload_hash != self.payload_hash
         ):
             raise IdempotencyConflictError(
                 "this idempotency key was used for a different submission; "
@@ -354,10 +354,11 @@ class _Intake:
                     f"campaign {campaign.key!r} is answered by personal invitation only"
                 )
             return None
+        hashed = lookup_hash(self.token)
         found = None
-        if len(self.token) <= MAX_TOKEN_LENGTH:
+        if hashed is not None:
             found = driver_statement(_INVITATION, connection.dialect).first(
-                connection, {"token_hash": token_hash(self.token)}
+                connection, {"token_hash": hashed}
             )
         if found is None or found[1] != campaign.id:
             raise NotFoundError("unknown invitation")

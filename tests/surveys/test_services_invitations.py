@@ -22,6 +22,7 @@ from surveys.services.invitations import (
     find_invitation,
     invitations_from_csv,
     issue_invitations,
+    lookup_hash,
     write_invitation_links,
 )
 from tests.surveys.conftest import add_campaign
@@ -73,6 +74,10 @@ def test_unknown_and_absurd_tokens_find_nothing(engine: Engine, campaign_key: st
         assert find_invitation(session, "not-a-token") is None
         assert find_invitation(session, "") is None
         assert find_invitation(session, "x" * 10_000) is None
+        assert find_invitation(session, None) is None
+    assert lookup_hash("x" * 10_000) is None
+    assert lookup_hash("") is None
+    assert lookup_hash("abc") == hashlib.sha256(b"abc").hexdigest()
 
 
 @pytest.mark.parametrize(

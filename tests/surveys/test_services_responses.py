@@ -213,6 +213,9 @@ def test_invitations_are_checked(engine: Engine, small: Instrument) -> None:
         submit_response(engine, campaign_key=private, answers=answers, source="web", token=token)
     with pytest.raises(NotFoundError, match="unknown invitation"):
         submit_response(engine, campaign_key=other, answers=answers, source="web", token="x" * 32)
+    for absurd in ("", "x" * 10_000):  # never hashed or looked up, still "unknown"
+        with pytest.raises(NotFoundError, match="unknown invitation"):
+            submit_response(engine, campaign_key=other, answers=answers, source="web", token=absurd)
     with pytest.raises(NotFoundError, match="no campaign"):
         submit_response(engine, campaign_key="missing", answers=answers, source="web")
     assert count_rows(engine) == (0, 0)

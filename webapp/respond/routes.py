@@ -66,8 +66,6 @@ bp.after_request(no_store)
 
 #: Session key holding the invitation token between ``/i/<token>`` and ``/i/``.
 INVITATION_KEY = "invitation"
-#: Longest token looked up; anything longer is not one of ours.
-MAX_TOKEN_LENGTH = 128
 
 
 @dataclass(frozen=True)
@@ -179,9 +177,7 @@ def open_survey(campaign_key: str, *, renew: bool = False) -> Survey:
 
 
 def invited_survey(token: str | None) -> Survey:
-    invitation = None
-    if token and len(token) <= MAX_TOKEN_LENGTH:
-        invitation = invitations.find_invitation(get_session(), token)
+    invitation = invitations.find_invitation(get_session(), token) if token else None
     if invitation is None:
         raise Unavailable(404, "unknown_invitation")
     campaign = CampaignFacts.of(invitation.campaign)
@@ -214,7 +210,8 @@ RECENT_SURVEYS = 256
 
 def _recent_key(campaign_key: str | None = None, token: str | None = None) -> str | None:
     if token is not None:
-        return f"i:{invitations.token_hash(token)}" if len(token) <= MAX_TOKEN_LENGTH else None
+        hashed = invitations.lookup_hash(token)
+        return f"i:{hashed}" if hashed is not None else None
     return f"s:{campaign_key}" if campaign_key else None
 
 
